@@ -1,0 +1,52 @@
+# Baraza: `make run` and `make test` are all a newcomer needs (Python 3.11+ and make).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+DEMO ?= deployments/demo.yaml
+
+.PHONY: run test lint bench i18n diagrams clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d locales -D messages -l $* -i $< -o $@
+
+## run: the server on 127.0.0.1:8000 with SQLite and the demo deployment
+run: $(STAMP) $(MO)
+	$(BIN)/baraza import $(DEMO)
+	$(BIN)/baraza serve
+
+## test: lint, types, flow checks and the whole suite on SQLite and PostgreSQL
+test: lint $(MO)
+	$(BIN)/baraza flows check
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## bench: engine steps per second and latency, on one core
+bench: $(STAMP) $(MO)
+	@if command -v taskset >/dev/null; then taskset -c 0 $(BIN)/python bench/engine_bench.py; \
+	else $(BIN)/python bench/engine_bench.py; fi
+
+## i18n: extract message ids from code and flows, update every catalog, compile
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o locales/messages.pot .
+	$(BIN)/pybabel update -d locales -D messages -i locales/messages.pot --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d locales -D messages --statistics
+
+diagrams: $(STAMP)
+	$(BIN)/baraza flows diagram
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

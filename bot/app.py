@@ -1,0 +1,52 @@
+"""The FastAPI application factory: health endpoints now, webhooks and staff API on top.
+
+``create_app`` opens the services in the lifespan (schema upgrade included), so
+``uvicorn bot.app:create_app --factory`` and ``baraza serve`` behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot import __version__
+from bot.db import ping
+from bot.services import Services
+from bot.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, workers: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await Services.open(settings)
+        app.state.services = services
+        if workers:
+            services.start_workers()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(title="Baraza", version=__version__, lifespan=lifespan)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers: the process can take traffic."""
+        services: Services = request.app.state.services
+        try:
+            await ping(services.engine)
+        except Exception:
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app

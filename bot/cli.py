@@ -1,0 +1,188 @@
+"""The ``baraza`` command: serve, chat, migrate, import, manage staff, check flows, make keys."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.settings import Settings, SettingsError, generate_key, get_settings
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Baraza: a reporting and feedback channel for community policing."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web server, the sender and the scheduler."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    try:
+        _settings().resolve_data_key()
+    except SettingsError as exc:
+        _fail(str(exc))
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--as", "name", default=None, help="Who you are (console:NAME); default: your login.")
+def chat(name: str | None) -> None:
+    """Talk to the bot in this terminal, as an SMS user would."""
+    from bot.chat import run_chat
+
+    run_chat(_settings(), (name or getpass.getuser() or "me").lower())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (the server also does this at start)."""
+    from bot import privacy
+    from bot.db import create_engine, upgrade_schema
+
+    settings = _settings()
+    privacy.configure(settings.resolve_data_key())
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        await upgrade_schema(engine)
+        await engine.dispose()
+
+    asyncio.run(run())
+    click.echo("database schema is up to date")
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(path: Path) -> None:
+    """Load or update a deployment (areas, forums, units, categories, staff) from YAML."""
+    from bot.deployment import DeploymentError, import_file
+    from bot.services import Services
+
+    async def run() -> None:
+        services = await Services.open(_settings())
+        try:
+            async with services.sessions() as session, session.begin():
+                languages = set(services.runtime.catalogs.languages)
+                report = await import_file(session, path, languages)
+        finally:
+            await services.close()
+        summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items())
+        state = f"{report.changes} change(s)" if report.changes else "no changes"
+        click.echo(f"imported {path}: {summary}; {state}")
+
+    try:
+        asyncio.run(run())
+    except DeploymentError as exc:
+        click.echo("\n".join(exc.problems), err=True)
+        _fail(f"{path}: nothing imported")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("add")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    default="admin",
+    show_default=True,
+    type=click.Choice(["admin", "forum_chair", "focal_point", "protection_officer", "viewer"]),
+)
+@click.option("--language", default="en", show_default=True)
+@click.password_option(help="Asked for when not given.")
+def users_add(email: str, name: str, role: str, language: str, password: str) -> None:
+    """Create a staff account (or reset its password), e.g. the first admin."""
+    from bot.services import Services
+    from bot.staff import PasswordTooWeak, upsert_staff_user
+
+    async def run() -> bool:
+        services = await Services.open(_settings())
+        try:
+            async with services.sessions() as session, session.begin():
+                return await upsert_staff_user(
+                    session, email=email, name=name, role=role, language=language, password=password
+                )
+        finally:
+            await services.close()
+
+    try:
+        created = asyncio.run(run())
+    except PasswordTooWeak as exc:
+        _fail(str(exc))
+    click.echo(f"{'created' if created else 'updated'} {role} {email}")
+
+
+@main.group()
+def flows() -> None:
+    """Conversation flows."""
+
+
+@flows.command("check")
+def flows_check() -> None:
+    """Validate every flow, its message ids in every catalog, and its diagram."""
+    from bot.flowcheck import check_flows
+
+    problems = check_flows(_settings())
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        _fail(f"{len(problems)} problem(s) in the flows")
+    click.echo("flows are valid, translated and drawn")
+
+
+@flows.command("diagram")
+def flows_diagram() -> None:
+    """Write the Mermaid diagram (.mmd) beside each flow."""
+    from flows.diagram import write_all
+    from flows.loader import FLOWS_DIR, load_flows
+
+    directory = _settings().flows_dir or FLOWS_DIR
+    for path in write_all(load_flows(directory), directory):
+        click.echo(f"wrote {path}")
+
+
+@main.group()
+def keys() -> None:
+    """Data encryption keys."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new BARAZA_DATA_KEY (keep it secret; without it the data cannot be read)."""
+    click.echo(generate_key())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Engines, sessions and schema upgrades for SQLite and PostgreSQL alike.
+
+Operators write plain ``sqlite:///...`` or ``postgresql://...`` URLs; this module
+picks the asyncio drivers, turns on what SQLite needs to be a safe default (WAL,
+foreign keys, a busy timeout) and upgrades the schema with Alembic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class DatabaseURLError(ValueError):
+    """DATABASE_URL names a database this application cannot use."""
+
+
+def async_url(database_url: str) -> URL:
+    """Map a user-facing URL to the asyncio driver SQLAlchemy should use."""
+    try:
+        url = make_url(database_url)
+    except Exception as exc:
+        raise DatabaseURLError(f"DATABASE_URL is not a database URL: {database_url!r}") from exc
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend in {"postgresql", "postgres"}:
+        return url.set(drivername="postgresql+asyncpg")
+    raise DatabaseURLError(
+        f"DATABASE_URL must be sqlite:///path.db or postgresql://user@host:port/db, not {backend}"
+    )
+
+
+def dialect_name(db: AsyncSession) -> str:
+    """Which database this session talks to ("sqlite" or "postgresql")."""
+    bind = db.get_bind()
+    return bind.dialect.name
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+    url = async_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_async_engine(url, **kwargs)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    if connection.dialect.name == "postgresql":
+        # Several processes may start at once: one upgrades, the others wait.
+        connection.execute(text("SELECT pg_advisory_xact_lock(7401020304)"))
+    command.upgrade(config, revision)
+
+
+async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; safe to call from several processes."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade, revision)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))

@@ -1,0 +1,310 @@
+"""``baraza import``: load or update a deployment from one YAML file, all or nothing.
+
+The file is validated completely first (schema, then cross-references); any
+problem is reported as ``file:line: path: message`` and nothing is written.
+Applying is an upsert by natural keys (area and forum keys, staff e-mails), so
+importing the same file twice changes nothing, and the deployment's revision only
+moves when something did (which is what tells running processes to reload).
+Forums, units and categories missing from a new version of the file are
+deactivated, not deleted: cases still point at them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.contacts import find_or_create_contact
+from bot.deployment.schema import DeploymentFile, Problem, cross_check
+from bot.models import (
+    Area,
+    Category,
+    Deployment,
+    Forum,
+    ForumArea,
+    ForumMember,
+    ForumStaff,
+    ProtectionUnit,
+    RoutingRule,
+    StaffUser,
+    UnitArea,
+    UnitStaff,
+)
+from bot.urns import parse
+from bot.yaml_lines import line_of, load_with_lines
+
+
+class DeploymentError(ValueError):
+    """The deployment file has problems; ``problems`` lists each with its line."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems))
+        self.problems = problems
+
+
+def _format(source: str, lines: dict[Any, int], problems: Iterable[Problem]) -> list[str]:
+    out = []
+    for path, message in problems:
+        line = line_of(lines, path)
+        where = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path)
+        where = where.replace(".[", "[")
+        out.append(f"{source}:{line or '?'}: {where or '(file)'}: {message}")
+    return out
+
+
+def parse_deployment(text: str, source: str, languages: set[str]) -> DeploymentFile:
+    try:
+        data, lines = load_with_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else "?"
+        raise DeploymentError(source, [f"{source}:{line}: not valid YAML: {exc}"]) from exc
+    try:
+        spec = DeploymentFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+        raise DeploymentError(source, _format(source, lines, problems)) from exc
+    found = cross_check(spec, languages)
+    if found:
+        raise DeploymentError(source, _format(source, lines, found))
+    return spec
+
+
+@dataclass
+class ImportReport:
+    changes: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def set(self, obj: Any, **values: Any) -> None:
+        for name, value in values.items():
+            if getattr(obj, name) != value:
+                setattr(obj, name, value)
+                self.changes += 1
+
+
+async def _by(db: AsyncSession, model: Any, column: str) -> dict[Any, Any]:
+    return {getattr(row, column): row for row in (await db.execute(select(model))).scalars()}
+
+
+async def _sync_links(
+    db: AsyncSession,
+    report: ImportReport,
+    model: Any,
+    owner: str,
+    owner_id: int,
+    wanted: set[tuple[Any, ...]],
+    columns: tuple[str, ...],
+) -> None:
+    """Make the link rows of one owner exactly ``wanted``, touching only differences."""
+    rows = (await db.execute(select(model).where(getattr(model, owner) == owner_id))).scalars()
+    existing = {tuple(getattr(r, c) for c in columns): r for r in rows}
+    for key, row in existing.items():
+        if key not in wanted:
+            await db.delete(row)
+            report.changes += 1
+    for key in wanted - set(existing):
+        db.add(model(**{owner: owner_id}, **dict(zip(columns, key, strict=True))))
+        report.changes += 1
+
+
+async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportReport:
+    report = ImportReport()
+    info = spec.deployment
+    deployment = await db.scalar(select(Deployment))
+    if deployment is None:
+        deployment = Deployment(
+            name=info.name,
+            languages=info.languages,
+            default_language=info.default_language,
+            programme_queue=info.programme_queue,
+            revision=0,
+        )
+        db.add(deployment)
+        report.changes += 1
+    report.set(
+        deployment,
+        name=info.name,
+        languages=list(info.languages),
+        default_language=info.default_language,
+        programme_queue=info.programme_queue,
+    )
+
+    areas = await _by(db, Area, "key")
+    for a in spec.areas:
+        row = areas.get(a.key)
+        if row is None:
+            row = areas[a.key] = Area(key=a.key, level=a.level, names={}, aliases=[])
+            db.add(row)
+            report.changes += 1
+        report.set(
+            row,
+            level=a.level,
+            names=dict(a.names),
+            aliases=list(a.aliases),
+            timezone=a.timezone,
+            latitude=a.latitude,
+            longitude=a.longitude,
+        )
+    await db.flush()
+    for a in spec.areas:
+        report.set(areas[a.key], parent_id=areas[a.parent].id if a.parent else None)
+
+    staff = await _by(db, StaffUser, "email")
+    for s in spec.staff:
+        row = staff.get(s.email)
+        if row is None:
+            row = staff[s.email] = StaffUser(
+                email=s.email, name=s.name, role=s.role, language=s.language, active=True
+            )
+            db.add(row)
+            report.changes += 1
+        address = str(parse(s.address)) if s.address else None
+        report.set(
+            row,
+            name=s.name,
+            role=s.role,
+            language=s.language,
+            address=address,
+            address_channel=parse(address).channel if address else None,
+        )
+
+    forums = await _by(db, Forum, "key")
+    for f in spec.forums:
+        row = forums.get(f.key)
+        if row is None:
+            row = forums[f.key] = Forum(key=f.key, names={})
+            db.add(row)
+            report.changes += 1
+        report.set(
+            row,
+            names=dict(f.names),
+            latitude=f.latitude,
+            longitude=f.longitude,
+            service_radius_km=f.service_radius_km,
+            active=True,
+        )
+    units = await _by(db, ProtectionUnit, "key")
+    for u in spec.protection_units:
+        row = units.get(u.key)
+        if row is None:
+            row = units[u.key] = ProtectionUnit(key=u.key, names={})
+            db.add(row)
+            report.changes += 1
+        report.set(
+            row,
+            names=dict(u.names),
+            services=list(u.services),
+            hotlines=[h.model_dump() for h in u.hotlines],
+            latitude=u.latitude,
+            longitude=u.longitude,
+            service_radius_km=u.service_radius_km,
+            active=True,
+        )
+    categories = await _by(db, Category, "key")
+    for position, c in enumerate(spec.categories):
+        row = categories.get(c.key)
+        if row is None:
+            row = categories[c.key] = Category(key=c.key, names={}, routes_to=c.routes_to)
+            db.add(row)
+            report.changes += 1
+        report.set(row, names=dict(c.names), routes_to=c.routes_to, position=position, active=True)
+    for rows, listed in (
+        (forums, {f.key for f in spec.forums}),
+        (units, {u.key for u in spec.protection_units}),
+        (categories, {c.key for c in spec.categories}),
+    ):
+        for key, row in rows.items():
+            if key not in listed:
+                report.set(row, active=False)
+    await db.flush()
+
+    for f in spec.forums:
+        forum_id = forums[f.key].id
+        await _sync_links(
+            db,
+            report,
+            ForumArea,
+            "forum_id",
+            forum_id,
+            {(areas[k].id,) for k in f.areas},
+            ("area_id",),
+        )
+        people = {(staff[e].id, "chair") for e in f.chairs}
+        people |= {(staff[e].id, "focal_point") for e in f.focal_points}
+        await _sync_links(
+            db, report, ForumStaff, "forum_id", forum_id, people, ("staff_id", "role")
+        )
+        members = set()
+        for urn in f.members:
+            contact, created = await find_or_create_contact(db, parse(urn))
+            report.changes += int(created)
+            members.add((contact.id,))
+        await _sync_links(db, report, ForumMember, "forum_id", forum_id, members, ("contact_id",))
+    for u in spec.protection_units:
+        unit_id = units[u.key].id
+        await _sync_links(
+            db,
+            report,
+            UnitArea,
+            "unit_id",
+            unit_id,
+            {(areas[k].id,) for k in u.areas},
+            ("area_id",),
+        )
+        people = {(staff[e].id, "focal_point") for e in u.focal_points}
+        people |= {(staff[e].id, "officer") for e in u.officers}
+        await _sync_links(db, report, UnitStaff, "unit_id", unit_id, people, ("staff_id", "role"))
+
+    wanted_rules = [
+        (
+            categories[r.category].id if r.category else None,
+            areas[r.area].id if r.area else None,
+            forums[r.forum].id if r.forum else None,
+            units[r.unit].id if r.unit else None,
+        )
+        for r in spec.routing
+    ]
+    existing_rules = [
+        (r.category_id, r.area_id, r.forum_id, r.unit_id)
+        for r in (await db.execute(select(RoutingRule).order_by(RoutingRule.position))).scalars()
+    ]
+    if wanted_rules != existing_rules:
+        await db.execute(delete(RoutingRule))
+        for position, (category_id, area_id, forum_id, unit_id) in enumerate(wanted_rules):
+            db.add(
+                RoutingRule(
+                    position=position,
+                    category_id=category_id,
+                    area_id=area_id,
+                    forum_id=forum_id,
+                    unit_id=unit_id,
+                )
+            )
+        report.changes += 1
+
+    if report.changes:
+        deployment.revision = (deployment.revision or 0) + 1
+    await db.flush()
+    report.counts = {
+        "areas": len(spec.areas),
+        "staff": len(spec.staff),
+        "forums": len(spec.forums),
+        "protection_units": len(spec.protection_units),
+        "categories": len(spec.categories),
+        "routing_rules": len(spec.routing),
+    }
+    return report
+
+
+async def import_file(db: AsyncSession, path: Path, languages: set[str]) -> ImportReport:
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    spec = parse_deployment(text, str(path), languages)
+    return await apply_deployment(db, spec)

@@ -1,0 +1,217 @@
+"""An in-memory snapshot of the deployment's directory, refreshed when it changes.
+
+Every message needs categories, area names and coverage; reading them from the
+database each time would cost more than the rest of the step. The snapshot is
+immutable and replaced as a whole when an import bumps the deployment revision.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import (
+    Area,
+    Category,
+    Deployment,
+    Forum,
+    ForumArea,
+    ProtectionUnit,
+    RoutingRule,
+    UnitArea,
+)
+
+
+def pick_name(names: dict[str, str], language: str, fallback: str) -> str:
+    return names.get(language) or names.get(fallback) or next(iter(names.values()), "")
+
+
+@dataclass(frozen=True)
+class AreaInfo:
+    id: int
+    key: str
+    parent_id: int | None
+    level: str
+    names: dict[str, str]
+    aliases: tuple[str, ...]
+    timezone: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True)
+class ServicePoint:
+    """A forum or a protection unit: somewhere a case can be routed to."""
+
+    id: int
+    key: str
+    kind: str
+    names: dict[str, str]
+    latitude: float | None
+    longitude: float | None
+    radius_km: float | None
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    id: int
+    key: str
+    names: dict[str, str]
+    routes_to: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    category_id: int | None
+    area_id: int | None
+    forum_id: int | None
+    unit_id: int | None
+
+
+@dataclass(frozen=True)
+class Directory:
+    revision: int
+    name: str
+    languages: tuple[str, ...]
+    default_language: str
+    programme_queue: str
+    areas: dict[int, AreaInfo]
+    categories: tuple[CategoryInfo, ...]
+    forums: dict[int, ServicePoint]
+    units: dict[int, ServicePoint]
+    forum_coverage: dict[int, tuple[int, ...]]
+    unit_coverage: dict[int, tuple[int, ...]]
+    rules: tuple[Rule, ...]
+    areas_by_key: dict[str, AreaInfo] = field(init=False)
+    categories_by_key: dict[str, CategoryInfo] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "areas_by_key", {a.key: a for a in self.areas.values()})
+        object.__setattr__(self, "categories_by_key", {c.key: c for c in self.categories})
+
+    def localized(self, names: dict[str, str], language: str) -> str:
+        return pick_name(names, language, self.default_language)
+
+    def ancestors(self, area_id: int) -> list[int]:
+        """The area itself, then its parent, up to the root (cycle-safe)."""
+        chain: list[int] = []
+        current: int | None = area_id
+        while current is not None and current not in chain and current in self.areas:
+            chain.append(current)
+            current = self.areas[current].parent_id
+        return chain
+
+    def area_label(self, area_id: int, language: str) -> str:
+        area = self.areas[area_id]
+        label = self.localized(area.names, language)
+        if area.parent_id is not None and area.parent_id in self.areas:
+            label += f" ({self.localized(self.areas[area.parent_id].names, language)})"
+        return label
+
+
+EMPTY = Directory(
+    revision=0,
+    name="",
+    languages=("en",),
+    default_language="en",
+    programme_queue="programme",
+    areas={},
+    categories=(),
+    forums={},
+    units={},
+    forum_coverage={},
+    unit_coverage={},
+    rules=(),
+)
+
+
+async def load_directory(db: AsyncSession) -> Directory:
+    deployment = (await db.execute(select(Deployment))).scalars().first()
+    if deployment is None:
+        return EMPTY
+    areas = {
+        a.id: AreaInfo(
+            a.id,
+            a.key,
+            a.parent_id,
+            a.level,
+            dict(a.names),
+            tuple(a.aliases or ()),
+            a.timezone,
+            a.latitude,
+            a.longitude,
+        )
+        for a in (await db.execute(select(Area))).scalars()
+    }
+    categories = tuple(
+        CategoryInfo(c.id, c.key, dict(c.names), c.routes_to)
+        for c in (
+            await db.execute(
+                select(Category).where(Category.active).order_by(Category.position, Category.id)
+            )
+        ).scalars()
+    )
+    forums = {
+        f.id: ServicePoint(
+            f.id, f.key, "forum", dict(f.names), f.latitude, f.longitude, f.service_radius_km
+        )
+        for f in (await db.execute(select(Forum).where(Forum.active))).scalars()
+    }
+    units = {
+        u.id: ServicePoint(
+            u.id, u.key, "unit", dict(u.names), u.latitude, u.longitude, u.service_radius_km
+        )
+        for u in (await db.execute(select(ProtectionUnit).where(ProtectionUnit.active))).scalars()
+    }
+    forum_coverage: dict[int, list[int]] = defaultdict(list)
+    for row in (await db.execute(select(ForumArea).order_by(ForumArea.forum_id))).scalars():
+        if row.forum_id in forums:
+            forum_coverage[row.area_id].append(row.forum_id)
+    unit_coverage: dict[int, list[int]] = defaultdict(list)
+    for link in (await db.execute(select(UnitArea).order_by(UnitArea.unit_id))).scalars():
+        if link.unit_id in units:
+            unit_coverage[link.area_id].append(link.unit_id)
+    rules = tuple(
+        Rule(r.category_id, r.area_id, r.forum_id, r.unit_id)
+        for r in (await db.execute(select(RoutingRule).order_by(RoutingRule.position))).scalars()
+    )
+    return Directory(
+        revision=deployment.revision,
+        name=deployment.name,
+        languages=tuple(deployment.languages),
+        default_language=deployment.default_language,
+        programme_queue=deployment.programme_queue,
+        areas=areas,
+        categories=categories,
+        forums=forums,
+        units=units,
+        forum_coverage={k: tuple(v) for k, v in forum_coverage.items()},
+        unit_coverage={k: tuple(v) for k, v in unit_coverage.items()},
+        rules=rules,
+    )
+
+
+class DirectoryCache:
+    """Keeps one snapshot per process; checks the revision at most every ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._snapshot: Directory | None = None
+        self._checked = 0.0
+
+    def invalidate(self) -> None:
+        self._snapshot = None
+
+    async def get(self, db: AsyncSession) -> Directory:
+        now = time.monotonic()
+        if self._snapshot is not None and now - self._checked < self.ttl:
+            return self._snapshot
+        revision = (await db.execute(select(Deployment.revision))).scalar()
+        if self._snapshot is None or revision != self._snapshot.revision:
+            self._snapshot = await load_directory(db)
+        self._checked = now
+        return self._snapshot

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Baraza schema, shipped inside the package."""

@@ -1,0 +1,42 @@
+"""All tables, imported here so Alembic and the app see one metadata."""
+
+from bot.models.base import Base
+from bot.models.cases import Case, CaseMessage
+from bot.models.contacts import Contact, ConversationSession, InboundReceipt
+from bot.models.directory import (
+    Area,
+    Category,
+    Deployment,
+    Forum,
+    ForumArea,
+    ForumMember,
+    ForumStaff,
+    ProtectionUnit,
+    RoutingRule,
+    StaffUser,
+    UnitArea,
+    UnitStaff,
+)
+from bot.models.outbox import OutboxMessage
+
+__all__ = [
+    "Area",
+    "Base",
+    "Case",
+    "CaseMessage",
+    "Category",
+    "Contact",
+    "ConversationSession",
+    "Deployment",
+    "Forum",
+    "ForumArea",
+    "ForumMember",
+    "ForumStaff",
+    "InboundReceipt",
+    "OutboxMessage",
+    "ProtectionUnit",
+    "RoutingRule",
+    "StaffUser",
+    "UnitArea",
+    "UnitStaff",
+]

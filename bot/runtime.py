@@ -1,0 +1,102 @@
+"""Wiring the flow engine to the database for one process and one turn.
+
+``Runtime`` holds what a process loads once (flows, catalogs, the directory
+cache); ``TurnPorts`` gives the engine what it asks for during one message,
+backed by that runtime and the turn's database session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.actions import ACTIONS, ActionContext
+from bot.areas import AreaIndex
+from bot.directory import Directory, DirectoryCache
+from bot.i18n import Catalogs, load_catalogs, msg
+from bot.keywords import KeywordMatcher
+from bot.messages import Choice, Location
+from bot.models import Contact
+from flows.loader import FlowSet, load_flows
+from flows.ports import ActionResult, AreaCandidate, AreaMatch, Keyword, Turn
+
+
+@dataclass
+class Runtime:
+    flows: FlowSet
+    catalogs: Catalogs
+    session_idle_minutes: int = 30
+    directories: DirectoryCache = field(default_factory=DirectoryCache)
+    _indexes: dict[int, tuple[AreaIndex, KeywordMatcher]] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        flows_dir: Path | None = None,
+        locales_dir: Path | None = None,
+        session_idle_minutes: int = 30,
+    ) -> Runtime:
+        return cls(
+            flows=load_flows(flows_dir, known_actions=ACTIONS),
+            catalogs=load_catalogs(locales_dir),
+            session_idle_minutes=session_idle_minutes,
+        )
+
+    def indexes(self, directory: Directory) -> tuple[AreaIndex, KeywordMatcher]:
+        found = self._indexes.get(directory.revision)
+        if found is None or found[0].directory is not directory:
+            found = (AreaIndex(directory), KeywordMatcher(self.catalogs, directory.languages))
+            self._indexes = {directory.revision: found}
+        return found
+
+
+class TurnPorts:
+    """The engine's ports for one message of one contact."""
+
+    def __init__(
+        self, runtime: Runtime, directory: Directory, db: AsyncSession, contact: Contact
+    ) -> None:
+        self.runtime = runtime
+        self.directory = directory
+        self.catalogs = runtime.catalogs
+        self.db = db
+        self.contact = contact
+        self.area_index, self.keywords = runtime.indexes(directory)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.directory.languages)
+
+    @property
+    def default_language(self) -> str:
+        return self.directory.default_language
+
+    def keyword(self, text: str) -> Keyword | None:
+        return self.keywords.match(text)
+
+    def options(self, source: str, language: str) -> list[Choice]:
+        if source == "languages":
+            return [
+                Choice(code, self.catalogs.text(code, msg("language.name")))
+                for code in self.directory.languages
+            ]
+        if source == "concern_categories":
+            return [
+                Choice(c.key, self.directory.localized(c.names, language))
+                for c in self.directory.categories
+                if c.routes_to == "forum"
+            ]
+        raise KeyError(source)
+
+    def match_area(self, text: str, language: str) -> AreaMatch:
+        return self.area_index.match(text, language)
+
+    def nearest_area(self, location: Location, language: str) -> AreaCandidate | None:
+        return self.area_index.nearest(location, language)
+
+    async def run_action(self, name: str, turn: Turn, vars: dict[str, Any]) -> ActionResult:
+        context = ActionContext(self.db, self.directory, self.catalogs, self.contact, turn, vars)
+        return await ACTIONS[name](context)

@@ -1,0 +1,1 @@
+"""One module per channel behind one interface (``channels.base.Channel``)."""

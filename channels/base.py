@@ -1,0 +1,76 @@
+"""The one small interface every channel implements, and the send errors they share.
+
+A channel parses what its provider sends into ``InboundMessage`` and sends an
+``OutboundMessage`` to an address. What differs between channels is data
+(``Capabilities``); choices fall back to a numbered text menu on channels
+without buttons, so a simple channel implements ``deliver`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from bot.messages import OutboundMessage
+from bot.urns import URN
+
+
+class SendError(Exception):
+    """A message could not be delivered; subclasses say what the sender should do."""
+
+    retry: bool = True
+
+
+class ConnectionFailed(SendError):
+    """The provider could not be reached or failed (5xx, timeout): retry later."""
+
+
+class Throttled(SendError):
+    """The provider asked us to slow down: retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, detail: str = "throttled") -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class ContactStopped(SendError):
+    """The person blocked the bot or unsubscribed: never send to them again."""
+
+    retry = False
+
+
+class PermanentFailure(SendError):
+    """The provider refused this message for good (bad address, bad content)."""
+
+    retry = False
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    buttons: bool = False
+    max_text: int = 4096
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str | None = None
+
+
+def numbered_menu(message: OutboundMessage) -> str:
+    """The text form of a message with choices: "1 Report a concern" per line."""
+    if not message.choices:
+        return message.text
+    lines = [f"{number} {choice.label}" for number, choice in enumerate(message.choices, 1)]
+    return message.text + "\n\n" + "\n".join(lines)
+
+
+class Channel(ABC):
+    name: str
+    capabilities: Capabilities = Capabilities()
+
+    def render(self, message: OutboundMessage) -> str:
+        return message.text if self.capabilities.buttons else numbered_menu(message)
+
+    @abstractmethod
+    async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
+        """Send one message; raise a ``SendError`` subclass on failure."""
