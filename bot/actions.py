@@ -15,10 +15,10 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases import STATUS_MESSAGES, Report, find_own_case, open_case
+from bot.contacts import ContactRecord
 from bot.directory import Directory
 from bot.i18n import Catalogs
 from bot.messages import Location
-from bot.models import Contact
 from flows.ports import ActionResult, Turn
 
 
@@ -27,7 +27,7 @@ class ActionContext:
     db: AsyncSession
     directory: Directory
     catalogs: Catalogs
-    contact: Contact
+    contact: ContactRecord
     turn: Turn
     vars: dict[str, Any]
 

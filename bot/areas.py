@@ -20,6 +20,7 @@ from flows.ports import AreaCandidate, AreaMatch
 FUZZY_CUTOFF = 80.0
 CLEAR_LEAD = 8.0
 MAX_CANDIDATES = 5
+MIN_FUZZY_LENGTH = 3
 NEAREST_AREA_MAX_KM = 100.0
 
 
@@ -55,6 +56,8 @@ class AreaIndex:
         exact = self._entries.get(folded)
         if exact:
             return self._candidates(sorted(exact), language)
+        if len(folded) < MIN_FUZZY_LENGTH:  # "a" would fuzzily match half the map
+            return AreaMatch(())
         scored: dict[int, float] = {}
         for key, score, _ in process.extract(
             folded, self._keys, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=20

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.contacts import ContactRecord
+from bot.db import dialect_name
 from bot.directory import Directory
 from bot.i18n import Catalogs, msg
 from bot.messages import Location, OutboundMessage
-from bot.models import Case, CaseMessage, Contact, ForumStaff, StaffUser, UnitStaff
+from bot.models import Case, CaseMessage, ForumStaff, StaffUser, UnitStaff
+from bot.models.base import table, utcnow
 from bot.outbox import to_staff
 from bot.routing import Route, route_case
 from flows.answers import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_reference
@@ -42,14 +48,6 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-async def unused_reference(db: AsyncSession) -> str:
-    while True:
-        reference = new_reference()
-        taken = await db.scalar(select(Case.id).where(Case.reference == reference))
-        if taken is None:
-            return reference
-
-
 @dataclass(frozen=True)
 class Report:
     category_key: str
@@ -60,62 +58,103 @@ class Report:
     language: str
 
 
+@dataclass(frozen=True)
+class OpenedCase:
+    id: int
+    reference: str
+    category_id: int
+    area_id: int | None
+    route: Route
+
+
+_CASES = table(Case)
+# A clash of random codes is settled by the unique index, not by a look-up first.
+_INSERT_CASE = {
+    dialect: make_insert(_CASES)
+    .on_conflict_do_nothing(index_elements=["reference"])
+    .returning(_CASES.c.id)
+    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_INSERT_MESSAGE = insert(table(CaseMessage))
+
+
 async def open_case(
-    db: AsyncSession, directory: Directory, catalogs: Catalogs, contact: Contact, report: Report
-) -> Case:
+    db: AsyncSession,
+    directory: Directory,
+    catalogs: Catalogs,
+    contact: ContactRecord,
+    report: Report,
+) -> OpenedCase:
+    """Write the case and its first message, and notify its destination (Core statements:
+    this runs inside the webhook's transaction, on the path of a person waiting)."""
     category = directory.categories_by_key[report.category_key]
     area = directory.areas_by_key.get(report.area_key) if report.area_key else None
     route = route_case(directory, category, area.id if area else None, report.location)
-    case = Case(
-        reference=await unused_reference(db),
-        kind="protection" if category.routes_to == "protection_unit" else "concern",
-        category_id=category.id,
-        area_id=area.id if area else None,
-        forum_id=route.forum_id,
-        unit_id=route.unit_id,
-        queue=route.queue,
-        route_reason=route.reason,
-        contact_id=contact.id,
-        anonymous=report.reporter_name is None,
-        reporter_name=report.reporter_name,
-        description=report.description,
-        language=report.language,
-        channel=contact.channel,
-        latitude=report.location.latitude if report.location else None,
-        longitude=report.location.longitude if report.location else None,
+    now = utcnow()
+    values = {
+        "kind": "protection" if category.routes_to == "protection_unit" else "concern",
+        "category_id": category.id,
+        "area_id": area.id if area else None,
+        "forum_id": route.forum_id,
+        "unit_id": route.unit_id,
+        "queue": route.queue,
+        "route_reason": route.reason,
+        "status": "new",
+        "contact_id": contact.id,
+        "anonymous": report.reporter_name is None,
+        "reporter_name": report.reporter_name,
+        "description": report.description,
+        "language": report.language,
+        "channel": contact.channel,
+        "latitude": report.location.latitude if report.location else None,
+        "longitude": report.location.longitude if report.location else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    statement = _INSERT_CASE[dialect_name(db)]
+    while True:
+        reference = new_reference()
+        case_id = (await db.execute(statement, {**values, "reference": reference})).scalar()
+        if case_id is not None:
+            break
+    await db.execute(
+        _INSERT_MESSAGE,
+        {"case_id": case_id, "direction": "inbound", "body": report.description, "created_at": now},
     )
-    db.add(case)
-    await db.flush()
-    db.add(CaseMessage(case_id=case.id, direction="inbound", body=report.description))
-    await notify_destination(db, directory, catalogs, case, route)
-    return case
+    opened = OpenedCase(case_id, reference, category.id, area.id if area else None, route)
+    await notify_destination(db, directory, catalogs, opened)
+    return opened
 
 
-async def _recipients(db: AsyncSession, route: Route) -> list[StaffUser]:
+_STAFF = table(StaffUser)
+_RECIPIENT_COLUMNS = (_STAFF.c.id, _STAFF.c.language, _STAFF.c.address)
+
+
+def _recipients_query(route: Route) -> Select[Any]:
+    query = select(*_RECIPIENT_COLUMNS).where(_STAFF.c.active.is_(True))
     if route.queue == "forum":
-        query = (
-            select(StaffUser)
-            .join(ForumStaff, ForumStaff.staff_id == StaffUser.id)
-            .where(ForumStaff.forum_id == route.forum_id, ForumStaff.role == "focal_point")
+        forum_staff = table(ForumStaff)
+        query = query.join(forum_staff, forum_staff.c.staff_id == _STAFF.c.id).where(
+            forum_staff.c.forum_id == route.forum_id, forum_staff.c.role == "focal_point"
         )
     elif route.queue == "unit":
-        query = (
-            select(StaffUser)
-            .join(UnitStaff, UnitStaff.staff_id == StaffUser.id)
-            .where(UnitStaff.unit_id == route.unit_id, UnitStaff.role == "focal_point")
+        unit_staff = table(UnitStaff)
+        query = query.join(unit_staff, unit_staff.c.staff_id == _STAFF.c.id).where(
+            unit_staff.c.unit_id == route.unit_id, unit_staff.c.role == "focal_point"
         )
     else:
-        query = select(StaffUser).where(StaffUser.role == "admin")
-    return list((await db.execute(query.order_by(StaffUser.id))).scalars().unique())
+        query = query.where(_STAFF.c.role == "admin")
+    return query.order_by(_STAFF.c.id)
 
 
 async def notify_destination(
-    db: AsyncSession, directory: Directory, catalogs: Catalogs, case: Case, route: Route
+    db: AsyncSession, directory: Directory, catalogs: Catalogs, case: OpenedCase
 ) -> int:
+    """Tell the destination's focal points (or the programme admins) about a new case."""
     sent = 0
+    route = case.route
     category = next(c for c in directory.categories if c.id == case.category_id)
-    for staff in await _recipients(db, route):
-        language = staff.language
+    for staff_id, language, address in (await db.execute(_recipients_query(route))).all():
         destination = directory.programme_queue
         if route.forum_id is not None:
             destination = directory.localized(directory.forums[route.forum_id].names, language)
@@ -129,12 +168,13 @@ async def notify_destination(
             area=directory.area_label(case.area_id, language) if case.area_id else "—",
             destination=destination,
         )
-        if to_staff(db, staff, OutboundMessage(text=text, language=language), case_id=case.id):
+        message = OutboundMessage(text=text, language=language)
+        if await to_staff(db, staff_id, address, message, case_id=case.id):
             sent += 1
     return sent
 
 
-async def find_own_case(db: AsyncSession, contact: Contact, reference: str) -> Case | None:
+async def find_own_case(db: AsyncSession, contact: ContactRecord, reference: str) -> Case | None:
     """A case by code, only if this contact reported it: others' codes look unknown."""
     return await db.scalar(
         select(Case).where(Case.reference == reference, Case.contact_id == contact.id)

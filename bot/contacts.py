@@ -1,39 +1,121 @@
-"""Finding a contact by address without ever storing or comparing the address in clear."""
+"""Finding a contact by address without ever storing or comparing the address in clear.
+
+This is on the path of every inbound message, so the contact and its session are
+read with one Core query into a ``ContactRecord`` that remembers which fields a
+step changed; only those are written back, in one statement.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import dialect_name
-from bot.models import Contact
+from bot.models import Contact, ConversationSession
+from bot.models.base import table, utcnow
 from bot.privacy import vault
 from bot.urns import URN
+
+CONTACTS = table(Contact)
+SESSIONS = table(ConversationSession)
+TRACKED = frozenset({"language", "opted_out", "opted_out_at", "last_inbound_at", "area_id"})
 
 
 def urn_hash(urn: URN) -> str:
     return vault().lookup_hash(str(urn))
 
 
-async def find_contact(db: AsyncSession, urn: URN, lock: bool = False) -> Contact | None:
-    query = select(Contact).where(Contact.urn_hash == urn_hash(urn))
-    if lock and dialect_name(db) == "postgresql":
-        query = query.with_for_update()
-    return await db.scalar(query)
+@dataclass
+class StoredSession:
+    flow: str
+    state: str
+    expires_at: datetime
 
 
-async def find_or_create_contact(db: AsyncSession, urn: URN) -> tuple[Contact, bool]:
-    """The contact for this address, locked for this transaction; created if new."""
-    contact = await find_contact(db, urn, lock=True)
-    if contact is not None:
-        return contact, False
-    contact = Contact(urn_hash=urn_hash(urn), urn=str(urn), channel=urn.channel)
-    try:
-        async with db.begin_nested():
-            db.add(contact)
-    except IntegrityError:  # another process created it a moment ago
-        found = await find_contact(db, urn, lock=True)
-        assert found is not None
-        return found, False
-    return contact, True
+@dataclass
+class ContactRecord:
+    """A contact as one message sees it; assignments to tracked fields are remembered."""
+
+    id: int
+    urn_hash: str
+    channel: str
+    language: str | None
+    opted_out: bool
+    opted_out_at: datetime | None
+    last_inbound_at: datetime | None
+    area_id: int | None
+    changed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in TRACKED and "changed" in self.__dict__ and getattr(self, name) != value:
+            self.changed[name] = value
+        super().__setattr__(name, value)
+
+
+async def save_contact(db: AsyncSession, contact: ContactRecord) -> None:
+    if contact.changed:
+        await db.execute(
+            update(CONTACTS).where(CONTACTS.c.id == contact.id).values(**contact.changed)
+        )
+        contact.changed.clear()
+
+
+_COLUMNS = [CONTACTS.c[name] for name in ContactRecord.__dataclass_fields__ if name != "changed"]
+
+
+# Built once: constructing a statement costs more than executing it on SQLite.
+_LOAD = (
+    select(*_COLUMNS, SESSIONS.c.flow, SESSIONS.c.state, SESSIONS.c.expires_at)
+    .select_from(CONTACTS.outerjoin(SESSIONS, SESSIONS.c.contact_id == CONTACTS.c.id))
+    .where(CONTACTS.c.urn_hash == bindparam("hashed"))
+)
+_LOAD_LOCKED = _LOAD.with_for_update(of=CONTACTS)
+_CREATE = {
+    dialect: make_insert(CONTACTS)
+    .on_conflict_do_nothing(index_elements=["urn_hash"])
+    .returning(CONTACTS.c.id)
+    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+async def _load(db: AsyncSession, hashed: str) -> tuple[ContactRecord, StoredSession | None] | None:
+    query = _LOAD_LOCKED if dialect_name(db) == "postgresql" else _LOAD
+    found = (await db.execute(query, {"hashed": hashed})).first()
+    if found is None:
+        return None
+    values = found._mapping
+    contact = ContactRecord(**{c.name: values[c] for c in _COLUMNS})
+    session = None
+    if values[SESSIONS.c.flow] is not None:
+        session = StoredSession(
+            values[SESSIONS.c.flow], values[SESSIONS.c.state], values[SESSIONS.c.expires_at]
+        )
+    return contact, session
+
+
+async def find_or_create_contact(
+    db: AsyncSession, urn: URN
+) -> tuple[ContactRecord, StoredSession | None, bool]:
+    """The contact for this address (locked on PostgreSQL), its session, and if it is new."""
+    hashed = urn_hash(urn)
+    found = await _load(db, hashed)
+    if found is not None:
+        return found[0], found[1], False
+    # ON CONFLICT DO NOTHING: if another process created it a moment ago, use theirs.
+    values = {
+        "urn_hash": hashed,
+        "urn": str(urn),
+        "channel": urn.channel,
+        "opted_out": False,
+        "created_at": utcnow(),
+    }
+    created = (await db.execute(_CREATE[dialect_name(db)], values)).scalar() is not None
+    found = await _load(db, hashed)
+    assert found is not None
+    return found[0], found[1], created

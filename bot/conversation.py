@@ -9,19 +9,20 @@ write the new state and every reply before the caller commits. Channels call
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.contacts import find_or_create_contact
+from bot.contacts import ContactRecord, StoredSession, find_or_create_contact, save_contact
 from bot.db import dialect_name
+from bot.directory import Directory
 from bot.i18n import RTL_LANGUAGES, msg
 from bot.messages import InboundMessage, OutboundMessage
-from bot.models import Contact, ConversationSession, InboundReceipt
-from bot.models.base import utcnow
+from bot.models import ConversationSession, InboundReceipt
+from bot.models.base import table, utcnow
 from bot.outbox import to_contact
 from bot.runtime import Runtime, TurnPorts
 from bot.urns import parse
@@ -30,6 +31,7 @@ from flows.ports import Turn
 from flows.state import SessionState
 
 EXPIRED = "_expired"
+TOUCH_EVERY = timedelta(seconds=60)  # last_inbound_at precision: enough for the 24-hour window
 FORGET_EXPIRED_AFTER = timedelta(days=7)
 
 
@@ -40,16 +42,19 @@ class InboundOutcome:
     replies: int = 0
 
 
+_RECEIPT = {
+    dialect: make_insert(table(InboundReceipt))
+    .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+    .returning(table(InboundReceipt).c.id)
+    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 async def record_receipt(db: AsyncSession, channel: str, provider_id: str) -> bool:
     """True the first time a provider message id is seen; False for a retry."""
-    insert = pg_insert if dialect_name(db) == "postgresql" else sqlite_insert
-    statement = (
-        insert(InboundReceipt)
-        .values(channel=channel, provider_id=provider_id[:128], received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(InboundReceipt.id)
-    )
-    return (await db.execute(statement)).scalar() is not None
+    statement = _RECEIPT[dialect_name(db)]
+    values = {"channel": channel, "provider_id": provider_id[:128], "received_at": utcnow()}
+    return (await db.execute(statement, values)).scalar() is not None
 
 
 def _reply(runtime: Runtime, language: str, message_id: str) -> OutboundMessage:
@@ -67,18 +72,34 @@ async def handle_inbound(
     if not await record_receipt(db, message.channel, message.provider_id):
         return InboundOutcome(duplicate=True)
     directory = await runtime.directories.get(db)
-    contact, _ = await find_or_create_contact(db, parse(message.urn))
+    contact, row, _ = await find_or_create_contact(db, parse(message.urn))
+    with db.no_autoflush:  # actions' ORM writes flush once, at commit
+        outcome = await _converse(db, runtime, directory, contact, row, message)
+    await save_contact(db, contact)
+    return outcome
+
+
+async def _converse(
+    db: AsyncSession,
+    runtime: Runtime,
+    directory: Directory,
+    contact: ContactRecord,
+    row: StoredSession | None,
+    message: InboundMessage,
+) -> InboundOutcome:
     now = utcnow()
-    contact.last_inbound_at = now
+    if contact.last_inbound_at is None or now - contact.last_inbound_at > TOUCH_EVERY:
+        contact.last_inbound_at = now
     ports = TurnPorts(runtime, directory, db, contact)
     keyword = ports.keyword(message.text) if message.button is None else None
     language = contact.language or directory.default_language
 
     if keyword == "stop":
         await _end_session(db, contact)
+        row = None
         if not contact.opted_out:
             contact.opted_out, contact.opted_out_at = True, now
-            to_contact(
+            await to_contact(
                 db, contact, _reply(runtime, language, msg("optout.confirmed")), kind="optout"
             )
             return InboundOutcome(contact_id=contact.id, replies=1)
@@ -87,9 +108,8 @@ async def handle_inbound(
         if keyword != "start":
             return InboundOutcome(contact_id=contact.id)
         contact.opted_out, contact.opted_out_at = False, None
-        to_contact(db, contact, _reply(runtime, language, msg("optout.resumed")))
+        await to_contact(db, contact, _reply(runtime, language, msg("optout.resumed")))
 
-    row = await db.get(ConversationSession, contact.id)
     state, expired = None, False
     if row is not None:
         if row.expires_at <= now or row.flow == EXPIRED:
@@ -105,35 +125,45 @@ async def handle_inbound(
         media=message.media,
     )
     result = await Engine(runtime.flows, ports).handle(turn, state, expired)
-    if result.state is None:
-        if row is not None:
-            await db.delete(row)
-    else:
-        expires = now + timedelta(minutes=runtime.session_idle_minutes)
-        if row is None:
-            db.add(
-                ConversationSession(
-                    contact_id=contact.id,
-                    flow=result.state.flow,
-                    step=result.state.step,
-                    state=result.state.to_json(),
-                    updated_at=now,
-                    expires_at=expires,
-                )
-            )
-        else:
-            row.flow, row.step, row.state = (
-                result.state.flow,
-                result.state.step,
-                result.state.to_json(),
-            )
-            row.updated_at, row.expires_at = now, expires
-    for reply in result.replies:
-        to_contact(db, contact, reply)
+    await _save_state(db, runtime, contact.id, row, result.state, now)
+    await to_contact(db, contact, result.replies)
     return InboundOutcome(contact_id=contact.id, replies=len(result.replies))
 
 
-async def _end_session(db: AsyncSession, contact: Contact) -> None:
+_SESSIONS = table(ConversationSession)
+_SESSION_WHERE = _SESSIONS.c.contact_id == bindparam("session_contact")
+_SESSION_DELETE = delete(_SESSIONS).where(_SESSION_WHERE)
+_SESSION_UPDATE = update(_SESSIONS).where(_SESSION_WHERE)
+_SESSION_INSERT = insert(_SESSIONS)
+
+
+async def _save_state(
+    db: AsyncSession,
+    runtime: Runtime,
+    contact_id: int,
+    row: StoredSession | None,
+    state: SessionState | None,
+    now: datetime,
+) -> None:
+    """Persist the new state with one prebuilt Core statement (insert, update or delete)."""
+    if state is None:
+        if row is not None:
+            await db.execute(_SESSION_DELETE, {"session_contact": contact_id})
+        return
+    values = {
+        "flow": state.flow,
+        "step": state.step,
+        "state": state.to_json(),
+        "updated_at": now,
+        "expires_at": now + timedelta(minutes=runtime.session_idle_minutes),
+    }
+    if row is None:
+        await db.execute(_SESSION_INSERT, {"contact_id": contact_id, **values})
+    else:
+        await db.execute(_SESSION_UPDATE, {"session_contact": contact_id, **values})
+
+
+async def _end_session(db: AsyncSession, contact: ContactRecord) -> None:
     await db.execute(
         delete(ConversationSession).where(ConversationSession.contact_id == contact.id)
     )

@@ -1,61 +1,92 @@
 """Putting messages in the outbox, in the caller's transaction.
 
 Nothing here talks to a provider: a row written here is sent by the sender worker
-after the transaction commits, so a rolled-back step sends nothing.
+after the transaction commits, so a rolled-back step sends nothing. Rows are
+written with Core inserts, not the ORM unit of work: this is on the path of
+every message, and one statement for all of a turn's replies is much cheaper.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.contacts import ContactRecord
 from bot.messages import OutboundMessage
-from bot.models import Contact, OutboxMessage, StaffUser
+from bot.models import OutboxMessage
+from bot.models.base import table, utcnow
 from bot.models.outbox import PRIORITY_NOTIFICATION, PRIORITY_REPLY
 from bot.privacy import vault
 from bot.urns import parse
 
+# On the table, not the entity: ORM-enabled DML costs five times as much per statement.
+_INSERT = insert(table(OutboxMessage))
 
-def to_contact(
+
+async def _write(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        now = utcnow()
+        for row in rows:
+            row.update(status="pending", attempts=0, next_attempt_at=now, created_at=now)
+        await db.execute(_INSERT, rows)
+
+
+async def to_contact(
     db: AsyncSession,
-    contact: Contact,
-    message: OutboundMessage,
+    contact: ContactRecord,
+    messages: OutboundMessage | Sequence[OutboundMessage],
     *,
     kind: str = "reply",
     priority: int = PRIORITY_REPLY,
     case_id: int | None = None,
-) -> OutboxMessage:
-    row = OutboxMessage(
-        channel=contact.channel,
-        contact_id=contact.id,
-        recipient_hash=contact.urn_hash,
-        case_id=case_id,
-        kind=kind,
-        priority=priority,
-        payload=message.to_json(),
+) -> int:
+    """Queue messages for a contact, in order; returns how many."""
+    batch = [messages] if isinstance(messages, OutboundMessage) else list(messages)
+    await _write(
+        db,
+        [
+            {
+                "channel": contact.channel,
+                "contact_id": contact.id,
+                "recipient_hash": contact.urn_hash,
+                "case_id": case_id,
+                "kind": kind,
+                "priority": priority,
+                "payload": message.to_json(),
+            }
+            for message in batch
+        ],
     )
-    db.add(row)
-    return row
+    return len(batch)
 
 
-def to_staff(
+async def to_staff(
     db: AsyncSession,
-    staff: StaffUser,
+    staff_id: int,
+    address: str | None,
     message: OutboundMessage,
     *,
     case_id: int | None = None,
-) -> OutboxMessage | None:
-    """Notify a staff member on the channel of their address; None if they have none."""
-    if not staff.address or not staff.active:
-        return None
-    urn = parse(staff.address)
-    row = OutboxMessage(
-        channel=urn.channel,
-        staff_id=staff.id,
-        recipient_hash=vault().lookup_hash(str(urn)),
-        case_id=case_id,
-        kind="notification",
-        priority=PRIORITY_NOTIFICATION,
-        payload=message.to_json(),
+) -> bool:
+    """Notify a staff member on the channel of their address; False if they have none."""
+    if not address:
+        return False
+    urn = parse(address)
+    await _write(
+        db,
+        [
+            {
+                "channel": urn.channel,
+                "staff_id": staff_id,
+                "recipient_hash": vault().lookup_hash(str(urn)),
+                "case_id": case_id,
+                "kind": "notification",
+                "priority": PRIORITY_NOTIFICATION,
+                "payload": message.to_json(),
+            }
+        ],
     )
-    db.add(row)
-    return row
+    return True

@@ -28,9 +28,12 @@ class Route:
 
 def _by_rule(directory: Directory, category: CategoryInfo, area_id: int | None) -> Route | None:
     chain = directory.ancestors(area_id) if area_id is not None else []
+    to_units = category.routes_to == "protection_unit"
     for rule in directory.rules:
         if rule.category_id not in (None, category.id):
             continue
+        if rule.category_id is None and (rule.unit_id is not None) != to_units:
+            continue  # an area-wide rule never sends a protection case to a forum
         if rule.area_id is not None and rule.area_id not in chain:
             continue
         if rule.forum_id in directory.forums:

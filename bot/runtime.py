@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import ACTIONS, ActionContext
 from bot.areas import AreaIndex
+from bot.contacts import ContactRecord
 from bot.directory import Directory, DirectoryCache
 from bot.i18n import Catalogs, load_catalogs, msg
 from bot.keywords import KeywordMatcher
 from bot.messages import Choice, Location
-from bot.models import Contact
 from flows.loader import FlowSet, load_flows
 from flows.ports import ActionResult, AreaCandidate, AreaMatch, Keyword, Turn
 
@@ -57,7 +57,7 @@ class TurnPorts:
     """The engine's ports for one message of one contact."""
 
     def __init__(
-        self, runtime: Runtime, directory: Directory, db: AsyncSession, contact: Contact
+        self, runtime: Runtime, directory: Directory, db: AsyncSession, contact: ContactRecord
     ) -> None:
         self.runtime = runtime
         self.directory = directory

@@ -83,8 +83,9 @@ class Settings(BaseSettings):
             return self.key_file.read_text().strip()
         self.var_dir.mkdir(parents=True, exist_ok=True)
         key = generate_key()
-        self.key_file.write_text(key + "\n")
-        os.chmod(self.key_file, 0o600)
+        descriptor = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:  # private from the first byte
+            handle.write(key + "\n")
         log.warning(
             "BARAZA_DATA_KEY is not set: generated a development key in %s. "
             "Set BARAZA_DATA_KEY in production; without the key the data cannot be read.",

@@ -12,13 +12,14 @@ import unicodedata
 
 # Bidi embedding/override/isolate controls can disguise text in staff views.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
 
 
 def clean(text: str) -> str:
     """Drop control characters (but line breaks), collapse spaces, trim."""
-    text = text.translate(_BIDI_CONTROLS)
+    text = _LINE_BREAKS.sub("\n", text).translate(_BIDI_CONTROLS)
     kept = []
     for char in text:
         if char in "\n\t" or unicodedata.category(char)[0] != "C" or char == "\u200d":

@@ -38,7 +38,7 @@ def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {item['msg']}")
+        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
     return "; ".join(parts)
 
 

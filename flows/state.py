@@ -7,7 +7,7 @@ is sealed at rest by the session table because it holds half-finished answers.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_HISTORY = 20
@@ -30,7 +30,16 @@ class SessionState:
             del self.history[:-MAX_HISTORY]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        data = {
+            "flow": self.flow,
+            "step": self.step,
+            "vars": self.vars,
+            "history": self.history,
+            "resume": self.resume,
+            "pending": self.pending,
+            "retries": self.retries,
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str) -> SessionState:

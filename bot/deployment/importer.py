@@ -39,7 +39,7 @@ from bot.models import (
     UnitStaff,
 )
 from bot.urns import parse
-from bot.yaml_lines import line_of, load_with_lines
+from bot.yaml_lines import DuplicateKeyError, line_of, load_with_lines
 
 
 class DeploymentError(ValueError):
@@ -63,6 +63,8 @@ def _format(source: str, lines: dict[Any, int], problems: Iterable[Problem]) -> 
 def parse_deployment(text: str, source: str, languages: set[str]) -> DeploymentFile:
     try:
         data, lines = load_with_lines(text)
+    except DuplicateKeyError as exc:
+        raise DeploymentError(source, [f"{source}:{exc.line}: {exc}"]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else "?"
@@ -244,7 +246,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
         )
         members = set()
         for urn in f.members:
-            contact, created = await find_or_create_contact(db, parse(urn))
+            contact, _, created = await find_or_create_contact(db, parse(urn))
             report.changes += int(created)
             members.add((contact.id,))
         await _sync_links(db, report, ForumMember, "forum_id", forum_id, members, ("contact_id",))

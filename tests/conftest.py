@@ -1,0 +1,78 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL, with real services.
+
+The network guard (pytest-socket, ``--allow-hosts`` in pyproject) fails any test
+that tries to reach anything but this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.services import Services
+from channels.collecting import CollectingChannel
+from tests.support import (
+    BACKENDS,
+    Person,
+    create_database,
+    drop_database,
+    open_services,
+    test_settings,
+    wipe_activity,
+)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def demo_services(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Services]:
+    """One database per backend for the whole run, with the demo deployment imported."""
+    tmp = tmp_path_factory.mktemp(f"demo-{backend}")
+    url = await create_database(backend, tmp)
+    services = await open_services(test_settings(url, tmp))
+    try:
+        yield services
+    finally:
+        await services.close()
+        await drop_database(url)
+
+
+@pytest.fixture
+async def services(demo_services: Services) -> AsyncIterator[Services]:
+    await wipe_activity(demo_services)
+    yield demo_services
+
+
+@pytest.fixture
+async def blank_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database of the current backend, for tests that import deployments."""
+    url = await create_database(backend, tmp_path)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@pytest.fixture
+def channel() -> CollectingChannel:
+    return CollectingChannel(name="console")
+
+
+@pytest.fixture
+def person(services: Services, channel: CollectingChannel) -> Person:
+    return Person(services, channel)
+
+
+@pytest.fixture
+def make_person(services: Services, channel: CollectingChannel):  # type: ignore[no-untyped-def]
+    def make(name: str | None = None) -> Person:
+        return Person(services, channel, name=name) if name else Person(services, channel)
+
+    return make

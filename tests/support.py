@@ -1,0 +1,150 @@
+"""Builders and drivers shared by the tests: databases, services, a person to chat as.
+
+``Person`` goes through the real pipeline: ``handle_inbound`` in a committed
+transaction, then the real sender draining the outbox into a collecting channel,
+so a test reads exactly what a person would receive.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import delete, select
+
+from bot.contacts import urn_hash
+from bot.conversation import handle_inbound
+from bot.deployment import import_file
+from bot.messages import InboundMessage, Location
+from bot.models import (
+    Case,
+    CaseMessage,
+    Contact,
+    ConversationSession,
+    InboundReceipt,
+    OutboxMessage,
+)
+from bot.services import Services
+from bot.settings import Environment, Settings, generate_key
+from bot.urns import parse
+from channels.collecting import CollectingChannel
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "deployments" / "demo.yaml"
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ("sqlite", "postgresql")
+_counter = itertools.count(1)
+
+
+async def create_database(backend: str, tmp: Path) -> str:
+    """A brand-new empty database; returns its DATABASE_URL."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / f'baraza-{next(_counter)}.db'}"
+    name = f"baraza_test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_database(url: str) -> None:
+    if not url.startswith("postgresql://"):
+        return
+    name = url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def test_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "BARAZA_ENV": Environment.test,
+        "DATABASE_URL": database_url,
+        "BARAZA_DATA_KEY": generate_key(),
+        "BARAZA_VAR_DIR": tmp,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def open_services(settings: Settings, deployment: Path | None = DEMO) -> Services:
+    services = await Services.open(settings)
+    if deployment is not None:
+        async with services.sessions() as db, db.begin():
+            await import_file(db, deployment, set(services.runtime.catalogs.languages))
+    return services
+
+
+async def wipe_activity(services: Services) -> None:
+    """Remove what conversations created, keep the directory (and its member contacts)."""
+    async with services.sessions() as db, db.begin():
+        for model in (OutboxMessage, CaseMessage, Case, ConversationSession, InboundReceipt):
+            await db.execute(delete(model))
+    services.runtime.directories.invalidate()
+
+
+@dataclass
+class Person:
+    """Someone texting the bot on the console channel, through the whole pipeline."""
+
+    services: Services
+    channel: CollectingChannel
+    name: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:10]}")
+    received: list[str] = field(default_factory=list)
+
+    @property
+    def urn(self) -> str:
+        return f"console:{self.name}"
+
+    async def send(
+        self,
+        text: str = "",
+        *,
+        button: str | None = None,
+        location: tuple[float, float] | None = None,
+        media: Any = None,
+        provider_id: str | None = None,
+    ) -> str:
+        """Send one message; returns everything the bot answered, joined."""
+        message = InboundMessage(
+            channel="console",
+            urn=self.urn,
+            provider_id=provider_id or uuid.uuid4().hex,
+            text=text,
+            button=button,
+            location=Location(*location) if location else None,
+            media=media,
+        )
+        async with self.services.sessions() as db, db.begin():
+            await handle_inbound(db, self.services.runtime, message)
+        return await self.collect()
+
+    async def collect(self) -> str:
+        before = len(self.channel.texts_to(self.urn))
+        sender = self.services.sender({"console": self.channel})
+        await sender.drain(urn_hash(parse(self.urn)))
+        new = self.channel.texts_to(self.urn)[before:]
+        self.received += new
+        return "\n---\n".join(new)
+
+    async def contact(self) -> Contact:
+        async with self.services.sessions() as db:
+            found = await db.scalar(
+                select(Contact).where(Contact.urn_hash == urn_hash(parse(self.urn)))
+            )
+            assert found is not None
+            return found
+
+    async def cases(self) -> list[Case]:
+        contact = await self.contact()
+        async with self.services.sessions() as db:
+            rows = await db.execute(select(Case).where(Case.contact_id == contact.id))
+            return list(rows.scalars())
