@@ -30,6 +30,8 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # schema upgrades are silent unless something is wrong
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()
