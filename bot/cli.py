@@ -143,7 +143,7 @@ def users_add(email: str, name: str, role: str, language: str, password: str) ->
         created = asyncio.run(run())
     except PasswordTooWeak as exc:
         _fail(str(exc))
-    click.echo(f"{'created' if created else 'updated'} {role} {email}")
+    click.echo(f"{'created' if created else 'updated'} {role} {email.lower()}")
 
 
 @main.group()

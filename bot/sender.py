@@ -17,8 +17,9 @@ import socket
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.messages import OutboundMessage
 from bot.models import Contact, OutboxMessage, StaffUser
@@ -66,12 +67,25 @@ class Sender:
                 )
                 .values(status="pending", claimed_by=None)
             )
+            earlier = aliased(OutboxMessage)
+            # Per recipient, in order: nothing overtakes an earlier message that is being
+            # sent (by any process) or waiting for its retry.
+            blocked_by_earlier = exists().where(
+                earlier.recipient_hash == OutboxMessage.recipient_hash,
+                earlier.channel == OutboxMessage.channel,
+                earlier.id < OutboxMessage.id,
+                or_(
+                    earlier.status == "sending",
+                    and_(earlier.status == "pending", earlier.next_attempt_at > now),
+                ),
+            )
             due = (
                 select(OutboxMessage.id)
                 .where(
                     OutboxMessage.status == "pending",
                     OutboxMessage.channel == channel,
                     OutboxMessage.next_attempt_at <= now,
+                    ~blocked_by_earlier,
                 )
                 .order_by(OutboxMessage.priority, OutboxMessage.id)
                 .limit(self.batch)
@@ -87,7 +101,8 @@ class Sender:
                 .values(status="sending", claimed_by=self.worker_id, claimed_at=now)
                 .returning(OutboxMessage.id)
             )
-            return sorted(claimed.scalars())
+            won = set(claimed.scalars())
+            return [row_id for row_id in ids if row_id in won]  # priority order, as selected
 
     async def drain_once(self, channel: str, recipient_hash: str | None = None) -> int:
         """Send what is due on one channel; returns how many rows were handled."""

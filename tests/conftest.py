@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import privacy
 from bot.services import Services
 from channels.collecting import CollectingChannel
 from tests.support import (
@@ -46,6 +47,8 @@ async def demo_services(
 
 @pytest.fixture
 async def services(demo_services: Services) -> AsyncIterator[Services]:
+    # Other fixtures open services with keys of their own; the vault is process-wide.
+    privacy.configure(demo_services.settings.resolve_data_key())
     await wipe_activity(demo_services)
     yield demo_services
 
