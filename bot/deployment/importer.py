@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import find_or_create_contact
-from bot.deployment.schema import DeploymentFile, Problem, cross_check
+from bot.deployment.schema import DeploymentFile, ForumSpec, Problem, UnitSpec, cross_check
 from bot.models import (
     Area,
     Category,
@@ -117,6 +117,42 @@ async def _sync_links(
         report.changes += 1
 
 
+def _get_or_add(
+    db: AsyncSession, report: ImportReport, rows: dict[Any, Any], model: Any, **create: Any
+) -> Any:
+    """The existing row for this natural key, or a new one added to the session."""
+    key = create.get("key", create.get("email"))
+    row = rows.get(key)
+    if row is None:
+        row = rows[key] = model(**create)
+        db.add(row)
+        report.changes += 1
+    return row
+
+
+def _place(spec: ForumSpec | UnitSpec) -> dict[str, float | None]:
+    return {
+        "latitude": spec.latitude,
+        "longitude": spec.longitude,
+        "service_radius_km": spec.service_radius_km,
+    }
+
+
+@dataclass
+class _Links:
+    """The link tables of one forum or unit (areas, staff, members)."""
+
+    db: AsyncSession
+    report: ImportReport
+    owner: str
+    owner_id: int
+
+    async def sync(
+        self, model: Any, wanted: set[tuple[Any, ...]], columns: tuple[str, ...]
+    ) -> None:
+        await _sync_links(self.db, self.report, model, self.owner, self.owner_id, wanted, columns)
+
+
 async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportReport:
     report = ImportReport()
     info = spec.deployment
@@ -141,11 +177,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
 
     areas = await _by(db, Area, "key")
     for a in spec.areas:
-        row = areas.get(a.key)
-        if row is None:
-            row = areas[a.key] = Area(key=a.key, level=a.level, names={}, aliases=[])
-            db.add(row)
-            report.changes += 1
+        row = _get_or_add(db, report, areas, Area, key=a.key, level=a.level, names={}, aliases=[])
         report.set(
             row,
             level=a.level,
@@ -161,13 +193,17 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
 
     staff = await _by(db, StaffUser, "email")
     for s in spec.staff:
-        row = staff.get(s.email)
-        if row is None:
-            row = staff[s.email] = StaffUser(
-                email=s.email, name=s.name, role=s.role, language=s.language, active=True
-            )
-            db.add(row)
-            report.changes += 1
+        row = _get_or_add(
+            db,
+            report,
+            staff,
+            StaffUser,
+            email=s.email,
+            name=s.name,
+            role=s.role,
+            language=s.language,
+            active=True,
+        )
         address = str(parse(s.address)) if s.address else None
         report.set(
             row,
@@ -180,43 +216,25 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
 
     forums = await _by(db, Forum, "key")
     for f in spec.forums:
-        row = forums.get(f.key)
-        if row is None:
-            row = forums[f.key] = Forum(key=f.key, names={})
-            db.add(row)
-            report.changes += 1
-        report.set(
-            row,
-            names=dict(f.names),
-            latitude=f.latitude,
-            longitude=f.longitude,
-            service_radius_km=f.service_radius_km,
-            active=True,
-        )
+        row = _get_or_add(db, report, forums, Forum, key=f.key, names={})
+        report.set(row, names=dict(f.names), **_place(f), active=True)
     units = await _by(db, ProtectionUnit, "key")
     for u in spec.protection_units:
-        row = units.get(u.key)
-        if row is None:
-            row = units[u.key] = ProtectionUnit(key=u.key, names={})
-            db.add(row)
-            report.changes += 1
+        row = _get_or_add(db, report, units, ProtectionUnit, key=u.key, names={})
+        hotlines = [h.model_dump() for h in u.hotlines]
         report.set(
             row,
             names=dict(u.names),
             services=list(u.services),
-            hotlines=[h.model_dump() for h in u.hotlines],
-            latitude=u.latitude,
-            longitude=u.longitude,
-            service_radius_km=u.service_radius_km,
+            hotlines=hotlines,
+            **_place(u),
             active=True,
         )
     categories = await _by(db, Category, "key")
     for position, c in enumerate(spec.categories):
-        row = categories.get(c.key)
-        if row is None:
-            row = categories[c.key] = Category(key=c.key, names={}, routes_to=c.routes_to)
-            db.add(row)
-            report.changes += 1
+        row = _get_or_add(
+            db, report, categories, Category, key=c.key, names={}, routes_to=c.routes_to
+        )
         report.set(row, names=dict(c.names), routes_to=c.routes_to, position=position, active=True)
     for rows, listed in (
         (forums, {f.key for f in spec.forums}),
@@ -230,40 +248,23 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
 
     for f in spec.forums:
         forum_id = forums[f.key].id
-        await _sync_links(
-            db,
-            report,
-            ForumArea,
-            "forum_id",
-            forum_id,
-            {(areas[k].id,) for k in f.areas},
-            ("area_id",),
-        )
         people = {(staff[e].id, "chair") for e in f.chairs}
         people |= {(staff[e].id, "focal_point") for e in f.focal_points}
-        await _sync_links(
-            db, report, ForumStaff, "forum_id", forum_id, people, ("staff_id", "role")
-        )
         members = set()
         for urn in f.members:
             contact, _, created = await find_or_create_contact(db, parse(urn))
             report.changes += int(created)
             members.add((contact.id,))
-        await _sync_links(db, report, ForumMember, "forum_id", forum_id, members, ("contact_id",))
+        links = _Links(db, report, "forum_id", forum_id)
+        await links.sync(ForumArea, {(areas[k].id,) for k in f.areas}, ("area_id",))
+        await links.sync(ForumStaff, people, ("staff_id", "role"))
+        await links.sync(ForumMember, members, ("contact_id",))
     for u in spec.protection_units:
-        unit_id = units[u.key].id
-        await _sync_links(
-            db,
-            report,
-            UnitArea,
-            "unit_id",
-            unit_id,
-            {(areas[k].id,) for k in u.areas},
-            ("area_id",),
-        )
         people = {(staff[e].id, "focal_point") for e in u.focal_points}
         people |= {(staff[e].id, "officer") for e in u.officers}
-        await _sync_links(db, report, UnitStaff, "unit_id", unit_id, people, ("staff_id", "role"))
+        links = _Links(db, report, "unit_id", units[u.key].id)
+        await links.sync(UnitArea, {(areas[k].id,) for k in u.areas}, ("area_id",))
+        await links.sync(UnitStaff, people, ("staff_id", "role"))
 
     wanted_rules = [
         (

@@ -56,10 +56,8 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Forum(Base):
-    """A community policing forum (or community safety council)."""
-
-    __tablename__ = "forums"
+class _ServicePoint:
+    """What forums and protection units share: a name, a place, a reach."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -68,6 +66,12 @@ class Forum(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     service_radius_km: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Forum(_ServicePoint, Base):
+    """A community policing forum (or community safety council)."""
+
+    __tablename__ = "forums"
 
 
 class ForumArea(Base):
@@ -108,18 +112,13 @@ class ForumMember(Base):
     )
 
 
-class ProtectionUnit(Base):
+class ProtectionUnit(_ServicePoint, Base):
+    """A protection unit (GBV desk, case-management partner) and the help it offers."""
+
     __tablename__ = "protection_units"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(100), unique=True)
-    names: Mapped[dict[str, str]] = mapped_column(JSON)
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     hotlines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    service_radius_km: Mapped[float | None] = mapped_column(Float)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class UnitArea(Base):
