@@ -70,7 +70,7 @@ async def lookup_case(ctx: ActionContext) -> ActionResult:
     if case is None:
         return ActionResult(outcome="not_found")
     language = ctx.language
-    category = next((c for c in ctx.directory.categories if c.id == case.category_id), None)
+    category = ctx.directory.categories_by_id.get(case.category_id)
     return ActionResult(
         outcome="found",
         vars={

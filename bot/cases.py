@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import ContactRecord
-from bot.db import dialect_name
+from bot.db import InsertIfAbsent
 from bot.directory import Directory
 from bot.i18n import Catalogs, msg
 from bot.messages import Location, OutboundMessage
@@ -69,12 +67,7 @@ class OpenedCase:
 
 _CASES = table(Case)
 # A clash of random codes is settled by the unique index, not by a look-up first.
-_INSERT_CASE = {
-    dialect: make_insert(_CASES)
-    .on_conflict_do_nothing(index_elements=["reference"])
-    .returning(_CASES.c.id)
-    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_INSERT_CASE = InsertIfAbsent(_CASES, ["reference"])
 _INSERT_MESSAGE = insert(table(CaseMessage))
 
 
@@ -111,10 +104,9 @@ async def open_case(
         "created_at": now,
         "updated_at": now,
     }
-    statement = _INSERT_CASE[dialect_name(db)]
     while True:
         reference = new_reference()
-        case_id = (await db.execute(statement, {**values, "reference": reference})).scalar()
+        case_id = await _INSERT_CASE(db, {**values, "reference": reference})
         if case_id is not None:
             break
     await db.execute(
@@ -153,7 +145,7 @@ async def notify_destination(
     """Tell the destination's focal points (or the programme admins) about a new case."""
     sent = 0
     route = case.route
-    category = next(c for c in directory.categories if c.id == case.category_id)
+    category = directory.categories_by_id[case.category_id]
     for staff_id, language, address in (await db.execute(_recipients_query(route))).all():
         destination = directory.programme_queue
         if route.forum_id is not None:

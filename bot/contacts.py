@@ -12,11 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import dialect_name
+from bot.db import InsertIfAbsent, dialect_name
 from bot.models import Contact, ConversationSession
 from bot.models.base import table, utcnow
 from bot.privacy import vault
@@ -76,12 +74,7 @@ _LOAD = (
     .where(CONTACTS.c.urn_hash == bindparam("hashed"))
 )
 _LOAD_LOCKED = _LOAD.with_for_update(of=CONTACTS)
-_CREATE = {
-    dialect: make_insert(CONTACTS)
-    .on_conflict_do_nothing(index_elements=["urn_hash"])
-    .returning(CONTACTS.c.id)
-    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_CREATE = InsertIfAbsent(CONTACTS, ["urn_hash"])
 
 
 async def _load(db: AsyncSession, hashed: str) -> tuple[ContactRecord, StoredSession | None] | None:
@@ -115,7 +108,10 @@ async def find_or_create_contact(
         "opted_out": False,
         "created_at": utcnow(),
     }
-    created = (await db.execute(_CREATE[dialect_name(db)], values)).scalar() is not None
-    found = await _load(db, hashed)
+    contact_id = await _CREATE(db, values)
+    if contact_id is not None:  # ours: every field is known, no need to read it back
+        contact = ContactRecord(contact_id, hashed, urn.channel, None, False, None, None, None)
+        return contact, None, True
+    found = await _load(db, hashed)  # another process created it a moment ago
     assert found is not None
-    return found[0], found[1], created
+    return found[0], found[1], False

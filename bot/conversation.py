@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import ContactRecord, StoredSession, find_or_create_contact, save_contact
-from bot.db import dialect_name
+from bot.db import InsertIfAbsent
 from bot.directory import Directory
 from bot.i18n import RTL_LANGUAGES, msg
 from bot.messages import InboundMessage, OutboundMessage
@@ -42,19 +40,13 @@ class InboundOutcome:
     replies: int = 0
 
 
-_RECEIPT = {
-    dialect: make_insert(table(InboundReceipt))
-    .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-    .returning(table(InboundReceipt).c.id)
-    for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_RECEIPT = InsertIfAbsent(table(InboundReceipt), ["channel", "provider_id"])
 
 
 async def record_receipt(db: AsyncSession, channel: str, provider_id: str) -> bool:
     """True the first time a provider message id is seen; False for a retry."""
-    statement = _RECEIPT[dialect_name(db)]
     values = {"channel": channel, "provider_id": provider_id[:128], "received_at": utcnow()}
-    return (await db.execute(statement, values)).scalar() is not None
+    return await _RECEIPT(db, values) is not None
 
 
 def _reply(runtime: Runtime, language: str, message_id: str) -> OutboundMessage:
@@ -95,8 +87,7 @@ async def _converse(
     language = contact.language or directory.default_language
 
     if keyword == "stop":
-        await _end_session(db, contact)
-        row = None
+        await db.execute(_SESSION_DELETE, {"session_contact": contact.id})
         if not contact.opted_out:
             contact.opted_out, contact.opted_out_at = True, now
             await to_contact(
@@ -161,12 +152,6 @@ async def _save_state(
         await db.execute(_SESSION_INSERT, {"contact_id": contact_id, **values})
     else:
         await db.execute(_SESSION_UPDATE, {"session_contact": contact_id, **values})
-
-
-async def _end_session(db: AsyncSession, contact: ContactRecord) -> None:
-    await db.execute(
-        delete(ConversationSession).where(ConversationSession.contact_id == contact.id)
-    )
 
 
 async def purge_expired_sessions(db: AsyncSession) -> int:

@@ -12,7 +12,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Table, event, make_url, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -44,6 +46,26 @@ def async_url(database_url: str) -> URL:
     raise DatabaseURLError(
         f"DATABASE_URL must be sqlite:///path.db or postgresql://user@host:port/db, not {backend}"
     )
+
+
+class InsertIfAbsent:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING key``, built once per dialect.
+
+    Used wherever a unique index settles a race (receipts, contacts, case codes):
+    the statement returns the new key, or None when the row already existed.
+    """
+
+    def __init__(self, target: Table, conflict: list[str], returning: str = "id") -> None:
+        self._statements = {
+            name: make_insert(target)
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(target.c[returning])
+            for name, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+        }
+
+    async def __call__(self, db: AsyncSession, values: dict[str, Any]) -> Any | None:
+        result = await db.execute(self._statements[dialect_name(db)], values)
+        return result.scalar()
 
 
 def dialect_name(db: AsyncSession) -> str:

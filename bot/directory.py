@@ -88,10 +88,12 @@ class Directory:
     rules: tuple[Rule, ...]
     areas_by_key: dict[str, AreaInfo] = field(init=False)
     categories_by_key: dict[str, CategoryInfo] = field(init=False)
+    categories_by_id: dict[int, CategoryInfo] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "areas_by_key", {a.key: a for a in self.areas.values()})
         object.__setattr__(self, "categories_by_key", {c.key: c for c in self.categories})
+        object.__setattr__(self, "categories_by_id", {c.id: c for c in self.categories})
 
     def localized(self, names: dict[str, str], language: str) -> str:
         return pick_name(names, language, self.default_language)

@@ -35,7 +35,7 @@ MAX_AUTO_STEPS = 50
 RETRIES_BEFORE_HINT = 3
 SHORT_TEXT = 120
 NONE_OF_THESE = "__none__"
-END = "__end__"
+END = "__end__"  # the pseudo-step that ends a flow (or resumes where a detour began)
 
 
 class FlowLoopError(RuntimeError):
@@ -205,7 +205,7 @@ class Engine:
             state.vars[f"{step.save}_label"] = picked.label
         option = next((o for o in step.options if o.value == picked.value), None)
         target = (option.next if option else None) or step.next
-        return target or self._end_marker(state)
+        return target or END
 
     def _answer_confirm(
         self, step: ConfirmStep, turn: Turn, state: SessionState, reply: _Reply
@@ -229,7 +229,7 @@ class Engine:
             text, self.ports.catalogs.words(reply.language, msg("keyword.skip"))
         ):
             state.vars[step.save] = None
-            return step.next or self._end_marker(state)
+            return step.next or END
         if not text:
             self._retry(msg("common.empty_text"), {}, state, turn, reply)
             return None
@@ -248,7 +248,7 @@ class Engine:
             return None
         state.vars[step.save] = text
         state.vars[f"{step.save}_short"] = textwrap.shorten(text, SHORT_TEXT, placeholder="…")
-        return step.next or self._end_marker(state)
+        return step.next or END
 
     def _answer_area(
         self, step: AreaStep, turn: Turn, state: SessionState, reply: _Reply
@@ -261,7 +261,7 @@ class Engine:
                 nearest.label if nearest else reply.text(msg("area.shared_location"))
             )
             state.pending = None
-            return step.next or self._end_marker(state)
+            return step.next or END
         if state.pending:
             candidates = [Choice(key, label) for key, label in state.pending]
             picked = match_choice(turn.text, turn.button, [*candidates, self._none_choice(reply)])
@@ -287,14 +287,9 @@ class Engine:
         state.vars[step.save] = area.key
         state.vars[f"{step.save}_name"] = area.label
         state.vars.pop("location", None)
-        return step.next or self._end_marker(state)
+        return step.next or END
 
     # ------------------------------------------------------------ advancing
-    @staticmethod
-    def _end_marker(state: SessionState) -> str:
-        """The pseudo-step that ends the flow (or resumes where a detour began)."""
-        return END
-
     async def _enter(
         self, state: SessionState, turn: Turn, reply: _Reply, flow_id: str, step_id: str | None
     ) -> SessionState | None:

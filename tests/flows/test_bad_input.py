@@ -7,11 +7,15 @@ import pytest
 from tests.support import Person
 
 
-async def at_description(person: Person) -> None:
+async def at_place(person: Person) -> None:
     await person.send("hi")
     await person.send("1")  # English
     await person.send("1")  # report
     await person.send("1")  # theft
+
+
+async def at_description(person: Person) -> None:
+    await at_place(person)
     assert "Tell us briefly" in await person.send("Eastleigh")
 
 
@@ -57,18 +61,14 @@ async def test_a_reply_that_matches_no_option_is_answered_and_asked_again(person
 
 
 async def test_an_unknown_place_is_asked_again(person: Person) -> None:
-    await person.send("hi")
-    for answer in ("1", "1", "1"):
-        await person.send(answer)
+    await at_place(person)
     answer = await person.send("Xqzvbnm")
     assert 'could not find a place called "Xqzvbnm"' in answer
     assert "Where did it happen" in answer
 
 
 async def test_a_place_that_matches_several_asks_which_one(person: Person) -> None:
-    await person.send("hi")
-    for answer in ("1", "1", "1"):
-        await person.send(answer)
+    await at_place(person)
     answer = await person.send("Majengo")
     assert "Several places match" in answer
     assert "Majengo (Kamukunji)" in answer and "Majengo (Turkana West)" in answer
@@ -79,9 +79,7 @@ async def test_a_place_that_matches_several_asks_which_one(person: Person) -> No
 
 
 async def test_none_of_these_asks_for_the_place_again(person: Person) -> None:
-    await person.send("hi")
-    for answer in ("1", "1", "1"):
-        await person.send(answer)
+    await at_place(person)
     await person.send("Majengo")
     assert "Where did it happen" in await person.send("3")
     assert "Tell us briefly" in await person.send("Pumwani")
