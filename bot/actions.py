@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from babel.dates import format_date
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases import STATUS_MESSAGES, Report, find_own_case, open_case
 from bot.contacts import ContactRecord
 from bot.directory import Directory
-from bot.i18n import Catalogs
-from bot.messages import Location
+from bot.i18n import RTL_LANGUAGES, Catalogs, msg
+from bot.messages import Location, OutboundMessage
+from bot.models import Contact, ForumMember
+from bot.outbox import to_contacts
 from flows.ports import ActionResult, Turn
 
 
@@ -81,8 +84,92 @@ async def lookup_case(ctx: ActionContext) -> ActionResult:
     )
 
 
+def _chaired(ctx: ActionContext) -> tuple[int, ...]:
+    """The forums this contact chairs (checked again here: flows are data, this is the gate)."""
+    return ctx.directory.chairs.get(ctx.contact.urn_hash, ())
+
+
+def _members(forum_id: int) -> Select[int, str, str, str | None, bool]:
+    return (
+        select(Contact.id, Contact.channel, Contact.urn_hash, Contact.language, Contact.opted_out)
+        .join(ForumMember, ForumMember.contact_id == Contact.id)
+        .where(ForumMember.forum_id == forum_id)
+        .order_by(Contact.id)
+    )
+
+
+async def prepare_announcement(ctx: ActionContext) -> ActionResult:
+    forums = _chaired(ctx)
+    if not forums:
+        return ActionResult(outcome="not_chair")
+    chosen = ctx.vars.get("forum")
+    forum_id = int(chosen) if chosen and chosen.isdigit() and int(chosen) in forums else None
+    if forum_id is None and len(forums) > 1:
+        return ActionResult(outcome="pick_forum")
+    forum_id = forum_id or forums[0]
+    values = {
+        "forum": str(forum_id),
+        "forum_name": ctx.directory.localized(ctx.directory.forums[forum_id].names, ctx.language),
+    }
+    if not ctx.vars.get("announcement"):
+        return ActionResult(outcome="ask_text", vars=values)
+    members = (await ctx.db.execute(_members(forum_id))).all()
+    reachable = sum(1 for m in members if not m.opted_out)
+    return ActionResult(outcome="confirm", vars={**values, "members": reachable})
+
+
+async def send_announcement(ctx: ActionContext) -> ActionResult:
+    chosen = ctx.vars.get("forum")
+    forum_id = int(chosen) if chosen and chosen.isdigit() else None
+    text = ctx.vars.get("announcement")
+    if forum_id is None or forum_id not in _chaired(ctx) or not text:
+        return ActionResult(outcome="not_chair")
+    forum = ctx.directory.forums[forum_id]
+    recipients = []
+    for member in (await ctx.db.execute(_members(forum_id))).all():
+        if member.opted_out:
+            continue
+        language = member.language or ctx.directory.default_language
+        body = ctx.catalogs.text(
+            language,
+            msg("announce.message"),
+            forum=ctx.directory.localized(forum.names, language),
+            text=text,
+        )
+        message = OutboundMessage(text=body, language=language, rtl=language in RTL_LANGUAGES)
+        recipients.append((member.id, member.channel, member.urn_hash, message))
+    queued = await to_contacts(ctx.db, recipients, kind="announcement")
+    ctx.vars.pop("announcement", None)
+    ctx.vars.pop("announcement_short", None)
+    return ActionResult(outcome="sent", vars={"queued": queued})
+
+
+async def count_members(ctx: ActionContext) -> ActionResult:
+    forums = _chaired(ctx)
+    if not forums:
+        return ActionResult(outcome="not_chair")
+    lines = []
+    for forum_id in forums:
+        members = (await ctx.db.execute(_members(forum_id))).all()
+        stopped = sum(1 for m in members if m.opted_out)
+        lines.append(
+            ctx.catalogs.text(
+                ctx.language,
+                msg("members.line"),
+                forum=ctx.directory.localized(ctx.directory.forums[forum_id].names, ctx.language),
+                total=len(members),
+                reachable=len(members) - stopped,
+                stopped=stopped,
+            )
+        )
+    return ActionResult(outcome="counted", vars={"counts": "\n".join(lines)})
+
+
 ACTIONS: dict[str, Action] = {
     "set_language": set_language,
     "create_case": create_case,
     "lookup_case": lookup_case,
+    "prepare_announcement": prepare_announcement,
+    "send_announcement": send_announcement,
+    "count_members": count_members,
 }

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot import __version__
+from bot import __version__, webhooks
 from bot.db import ping
 from bot.services import Services
 from bot.settings import Settings, get_settings
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
             await services.close()
 
     app = FastAPI(title="Baraza", version=__version__, lifespan=lifespan)
+    app.include_router(webhooks.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

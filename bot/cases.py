@@ -22,7 +22,7 @@ from bot.i18n import Catalogs, msg
 from bot.messages import Location, OutboundMessage
 from bot.models import Case, CaseMessage, ForumStaff, StaffUser, UnitStaff
 from bot.models.base import table, utcnow
-from bot.outbox import to_staff
+from bot.outbox import to_address
 from bot.routing import Route, route_case
 from flows.answers import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_reference
 
@@ -145,23 +145,34 @@ async def notify_destination(
     """Tell the destination's focal points (or the programme admins) about a new case."""
     sent = 0
     route = case.route
-    category = directory.categories_by_id[case.category_id]
-    for staff_id, language, address in (await db.execute(_recipients_query(route))).all():
-        destination = directory.programme_queue
-        if route.forum_id is not None:
-            destination = directory.localized(directory.forums[route.forum_id].names, language)
-        elif route.unit_id is not None:
-            destination = directory.localized(directory.units[route.unit_id].names, language)
+    point = (
+        directory.forums.get(route.forum_id)
+        if route.forum_id is not None
+        else directory.units.get(route.unit_id)
+        if route.unit_id is not None
+        else None
+    )
+    recipients: list[tuple[int | None, str, str | None]] = [
+        (staff_id, language, address)
+        for staff_id, language, address in (await db.execute(_recipients_query(route))).all()
+    ]
+    if point is not None and point.notify_address:
+        recipients.append((None, directory.default_language, point.notify_address))
+    for staff_id, language, address in recipients:
         text = catalogs.text(
             language,
             NOTIFY_MESSAGES[route.queue],
             reference=format_reference(case.reference),
-            category=directory.localized(category.names, language),
+            category=directory.localized(
+                directory.categories_by_id[case.category_id].names, language
+            ),
             area=directory.area_label(case.area_id, language) if case.area_id else "—",
-            destination=destination,
+            destination=(
+                directory.localized(point.names, language) if point else directory.programme_queue
+            ),
         )
         message = OutboundMessage(text=text, language=language)
-        if await to_staff(db, staff_id, address, message, case_id=case.id):
+        if await to_address(db, address, message, staff_id=staff_id, case_id=case.id):
             sent += 1
     return sent
 

@@ -10,25 +10,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.contacts import ContactRecord, StoredSession, find_or_create_contact, save_contact
+from bot.contacts import (
+    ContactRecord,
+    StoredSession,
+    find_or_create_contact,
+    save_contact,
+    urn_hash,
+)
 from bot.db import InsertIfAbsent
 from bot.directory import Directory
 from bot.i18n import RTL_LANGUAGES, msg
 from bot.messages import InboundMessage, OutboundMessage
-from bot.models import ConversationSession, InboundReceipt
+from bot.models import Contact, ConversationSession, InboundReceipt
 from bot.models.base import table, utcnow
 from bot.outbox import to_contact
 from bot.runtime import Runtime, TurnPorts
 from bot.urns import parse
 from flows.engine import Engine
-from flows.ports import Turn
+from flows.ports import Keyword, Turn
 from flows.state import SessionState
 
 EXPIRED = "_expired"
+KEYWORD_COMMANDS = {"start", "stop", "menu", "help", "language"}
+CHAIR_COMMANDS = {"announce": "announce", "members": "members"}
 TOUCH_EVERY = timedelta(seconds=60)  # last_inbound_at precision: enough for the 24-hour window
 FORGET_EXPIRED_AFTER = timedelta(days=7)
 
@@ -83,7 +92,7 @@ async def _converse(
     if contact.last_inbound_at is None or now - contact.last_inbound_at > TOUCH_EVERY:
         contact.last_inbound_at = now
     ports = TurnPorts(runtime, directory, db, contact)
-    keyword = ports.keyword(message.text) if message.button is None else None
+    keyword, start = _intent(message, ports, directory, contact)
     language = contact.language or directory.default_language
 
     if keyword == "stop":
@@ -114,11 +123,31 @@ async def _converse(
         button=message.button,
         location=message.location,
         media=message.media,
+        keyword=keyword,
+        edited=message.edited,
     )
-    result = await Engine(runtime.flows, ports).handle(turn, state, expired)
+    result = await Engine(runtime.flows, ports).handle(turn, state, expired, start)
     await _save_state(db, runtime, contact.id, row, result.state, now)
     await to_contact(db, contact, result.replies)
     return InboundOutcome(contact_id=contact.id, replies=len(result.replies))
+
+
+def _intent(
+    message: InboundMessage, ports: TurnPorts, directory: Directory, contact: ContactRecord
+) -> tuple[Keyword | None, tuple[str, dict[str, Any]] | None]:
+    """What the message asks for beyond answering the current step: a global keyword,
+    or a flow of its own (a chair's command). Someone who is not a chair gets the
+    ordinary menu, with no hint that chair commands exist."""
+    command = message.command
+    if command in KEYWORD_COMMANDS:
+        return cast(Keyword, command), None
+    if command in CHAIR_COMMANDS:
+        if directory.chairs.get(contact.urn_hash):
+            return None, (CHAIR_COMMANDS[command], {"announcement": message.text or None})
+        return "menu", None
+    if message.button is None and not message.edited:
+        return ports.keyword(message.text), None
+    return None, None
 
 
 _SESSIONS = table(ConversationSession)
@@ -172,3 +201,14 @@ async def purge_expired_sessions(db: AsyncSession) -> int:
         )
     )
     return int(getattr(scrubbed, "rowcount", 0) or 0)
+
+
+async def contact_blocked_us(db: AsyncSession, urn: str) -> bool:
+    """The person blocked the bot (Telegram says so): stop everything to them, as STOP
+    would, without a confirmation that could not arrive. True if they were reachable."""
+    blocked = await db.execute(
+        update(Contact)
+        .where(Contact.urn_hash == urn_hash(parse(urn)), Contact.opted_out.is_(False))
+        .values(opted_out=True, opted_out_at=utcnow())
+    )
+    return bool(getattr(blocked, "rowcount", 0))

@@ -20,8 +20,10 @@ from bot.models import (
     Deployment,
     Forum,
     ForumArea,
+    ForumStaff,
     ProtectionUnit,
     RoutingRule,
+    StaffUser,
     UnitArea,
 )
 
@@ -54,6 +56,7 @@ class ServicePoint:
     latitude: float | None
     longitude: float | None
     radius_km: float | None
+    notify_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class Directory:
     forum_coverage: dict[int, tuple[int, ...]]
     unit_coverage: dict[int, tuple[int, ...]]
     rules: tuple[Rule, ...]
+    # Telegram user hash of a chair -> the forums they chair (for chair commands).
+    chairs: dict[str, tuple[int, ...]] = field(default_factory=dict)
     areas_by_key: dict[str, AreaInfo] = field(init=False)
     categories_by_key: dict[str, CategoryInfo] = field(init=False)
     categories_by_id: dict[int, CategoryInfo] = field(init=False)
@@ -159,13 +164,27 @@ async def load_directory(db: AsyncSession) -> Directory:
     )
     forums = {
         f.id: ServicePoint(
-            f.id, f.key, "forum", dict(f.names), f.latitude, f.longitude, f.service_radius_km
+            f.id,
+            f.key,
+            "forum",
+            dict(f.names),
+            f.latitude,
+            f.longitude,
+            f.service_radius_km,
+            f.notify_address,
         )
         for f in (await db.execute(select(Forum).where(Forum.active))).scalars()
     }
     units = {
         u.id: ServicePoint(
-            u.id, u.key, "unit", dict(u.names), u.latitude, u.longitude, u.service_radius_km
+            u.id,
+            u.key,
+            "unit",
+            dict(u.names),
+            u.latitude,
+            u.longitude,
+            u.service_radius_km,
+            u.notify_address,
         )
         for u in (await db.execute(select(ProtectionUnit).where(ProtectionUnit.active))).scalars()
     }
@@ -181,6 +200,20 @@ async def load_directory(db: AsyncSession) -> Directory:
         Rule(r.category_id, r.area_id, r.forum_id, r.unit_id)
         for r in (await db.execute(select(RoutingRule).order_by(RoutingRule.position))).scalars()
     )
+    chairs: dict[str, list[int]] = defaultdict(list)
+    chair_rows = await db.execute(
+        select(StaffUser.telegram_hash, ForumStaff.forum_id)
+        .join(ForumStaff, ForumStaff.staff_id == StaffUser.id)
+        .where(
+            ForumStaff.role == "chair",
+            StaffUser.active.is_(True),
+            StaffUser.telegram_hash.is_not(None),
+        )
+        .order_by(ForumStaff.forum_id)
+    )
+    for telegram_hash, forum_id in chair_rows.all():
+        if telegram_hash and forum_id in forums:
+            chairs[telegram_hash].append(forum_id)
     return Directory(
         revision=deployment.revision,
         name=deployment.name,
@@ -194,6 +227,7 @@ async def load_directory(db: AsyncSession) -> Directory:
         forum_coverage={k: tuple(v) for k, v in forum_coverage.items()},
         unit_coverage={k: tuple(v) for k, v in unit_coverage.items()},
         rules=rules,
+        chairs={k: tuple(v) for k, v in chairs.items()},
     )
 
 

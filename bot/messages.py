@@ -33,6 +33,10 @@ class InboundMessage:
     button: str | None = None
     location: Location | None = None
     media: MediaKind | None = None
+    # A channel's own command (Telegram's /menu, /stop, /announce ...), already parsed:
+    # commands mean the same in every language, so they skip keyword matching.
+    command: str | None = None
+    edited: bool = False  # a correction of an earlier message, which is not re-read
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from bot.contacts import ContactRecord, urn_hash
 from bot.messages import OutboundMessage
 from bot.models import OutboxMessage
 from bot.models.base import table, utcnow
-from bot.models.outbox import PRIORITY_NOTIFICATION, PRIORITY_REPLY
+from bot.models.outbox import PRIORITY_BULK, PRIORITY_NOTIFICATION, PRIORITY_REPLY
 from bot.urns import parse
 
 # On the table, not the entity: ORM-enabled DML costs five times as much per statement.
@@ -62,15 +62,18 @@ async def to_contact(
     return len(batch)
 
 
-async def to_staff(
+async def to_address(
     db: AsyncSession,
-    staff_id: int,
     address: str | None,
     message: OutboundMessage,
     *,
+    staff_id: int | None = None,
     case_id: int | None = None,
+    kind: str = "notification",
+    priority: int = PRIORITY_NOTIFICATION,
 ) -> bool:
-    """Notify a staff member on the channel of their address; False if they have none."""
+    """Queue a message to a staff member's address, or to a chat named in the deployment
+    (``staff_id`` None: the address travels sealed in the row); False if there is none."""
     if not address:
         return False
     urn = parse(address)
@@ -80,12 +83,38 @@ async def to_staff(
             {
                 "channel": urn.channel,
                 "staff_id": staff_id,
+                "address": None if staff_id is not None else str(urn),
                 "recipient_hash": urn_hash(urn),
                 "case_id": case_id,
-                "kind": "notification",
-                "priority": PRIORITY_NOTIFICATION,
+                "kind": kind,
+                "priority": priority,
                 "payload": message.to_json(),
             }
         ],
     )
     return True
+
+
+async def to_contacts(
+    db: AsyncSession,
+    recipients: Sequence[tuple[int, str, str, OutboundMessage]],
+    *,
+    kind: str,
+    priority: int = PRIORITY_BULK,
+) -> int:
+    """Queue one message each to many contacts, given as (id, channel, urn hash, message)."""
+    await _write(
+        db,
+        [
+            {
+                "channel": channel,
+                "contact_id": contact_id,
+                "recipient_hash": hashed,
+                "kind": kind,
+                "priority": priority,
+                "payload": message.to_json(),
+            }
+            for contact_id, channel, hashed, message in recipients
+        ],
+    )
+    return len(recipients)

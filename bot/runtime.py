@@ -89,6 +89,14 @@ class TurnPorts:
                 for c in self.directory.categories
                 if c.routes_to == "forum"
             ]
+        if source == "chair_forums":
+            return [
+                Choice(
+                    str(forum_id),
+                    self.directory.localized(self.directory.forums[forum_id].names, language),
+                )
+                for forum_id in self.directory.chairs.get(self.contact.urn_hash, ())
+            ]
         raise KeyError(source)
 
     def match_area(self, text: str, language: str) -> AreaMatch:

@@ -4,6 +4,8 @@ Rows are claimed with one conditional update (``status = 'pending'`` to
 ``'sending'``), so two processes never send the same row; a claim older than
 ``claim_timeout`` is taken to be from a process that died and is released.
 Replies go before notifications before bulk; within a recipient, in order.
+No database session is held while a provider is called: a slow provider must
+not hold connections (or SQLite's write lock) away from the webhooks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import os
 import random
 import socket
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,11 +34,25 @@ from channels.base import Channel, ContactStopped, SendError, Throttled
 log = logging.getLogger(__name__)
 
 SENDS_EVEN_WHEN_STOPPED = {"optout"}
+Outcome = Literal["done", "held", "stopped"]
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 3600.0) -> float:
     """Exponential backoff with full jitter: 2 s, 4 s, 8 s ... at most an hour."""
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One claimed row, read and resolved, ready to go out without the database."""
+
+    row_id: int
+    channel: str
+    recipient_hash: str
+    contact_id: int | None
+    attempts: int
+    urn: URN
+    message: OutboundMessage
 
 
 class Sender:
@@ -47,6 +65,7 @@ class Sender:
         batch: int = 50,
         claim_timeout: timedelta = timedelta(minutes=5),
         worker_id: str | None = None,
+        concurrency: int = 8,
     ) -> None:
         self.sessions = sessions
         self.channels = dict(channels)
@@ -54,6 +73,9 @@ class Sender:
         self.batch = batch
         self.claim_timeout = claim_timeout
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._soonest = 1.0
 
     async def _claim(self, channel: str, recipient_hash: str | None) -> list[int]:
         now = utcnow()
@@ -105,11 +127,25 @@ class Sender:
             return [row_id for row_id in ids if row_id in won]  # priority order, as selected
 
     async def drain_once(self, channel: str, recipient_hash: str | None = None) -> int:
-        """Send what is due on one channel; returns how many rows were handled."""
+        """Send what is due on one channel; returns how many rows were handled.
+
+        Recipients are served in parallel (up to ``concurrency`` at once), each
+        recipient's messages one after the other, in order.
+        """
         ids = await self._claim(channel, recipient_hash)
-        held: set[str] = set()
-        for row_id in ids:
-            await self._send_one(row_id, held)
+        if not ids:
+            return 0
+        jobs = await self._prepare(ids)
+        by_recipient: dict[str, list[_Job]] = {}
+        for job in jobs:
+            by_recipient.setdefault(job.recipient_hash, []).append(job)
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def serve(queue: list[_Job]) -> None:
+            async with limit:
+                await self._send_in_order(queue)
+
+        await asyncio.gather(*(serve(queue) for queue in by_recipient.values()))
         return len(ids)
 
     async def drain(self, recipient_hash: str | None = None) -> int:
@@ -127,67 +163,165 @@ class Sender:
             if contact.opted_out and row.kind not in SENDS_EVEN_WHEN_STOPPED:
                 return None, "contact stopped"
             return parse(contact.urn), ""
-        staff = await db.get(StaffUser, row.staff_id) if row.staff_id is not None else None
+        if row.staff_id is None:
+            return (parse(row.address), "") if row.address else (None, "no address")
+        staff = await db.get(StaffUser, row.staff_id)
         if staff is None or not staff.address or not staff.active:
             return None, "staff member has no address"
         return parse(staff.address), ""
 
-    async def _send_one(self, row_id: int, held: set[str]) -> None:
+    async def _prepare(self, ids: list[int]) -> list[_Job]:
+        """Read what to send and to whom, in one short transaction; skip the unsendable."""
+        jobs: list[_Job] = []
         async with self.sessions() as db, db.begin():
-            row = await db.get(OutboxMessage, row_id)
-            if row is None or row.status != "sending":
-                return
-            now = utcnow()
-            if row.recipient_hash in held:  # an earlier message to them is waiting: keep order
-                row.status, row.claimed_by = "pending", None
-                return
-            urn, why_not = await self._recipient(db, row)
-            if urn is None:
-                row.status, row.last_error = "skipped", why_not
-                return
-            channel = self.channels[row.channel]
-            row.attempts += 1
-            try:
-                result = await channel.deliver(urn, OutboundMessage.from_json(row.payload))
-            except ContactStopped as exc:
-                row.status, row.last_error = "failed", f"contact stopped: {exc}"[:300]
-                if row.contact_id is not None:
-                    contact = await db.get(Contact, row.contact_id)
-                    if contact is not None and not contact.opted_out:
-                        contact.opted_out, contact.opted_out_at = True, now
-            except Throttled as exc:
-                row.attempts -= 1  # being told to wait is not a failed attempt
-                self._defer(row, exc.retry_after, f"throttled: {exc}", held)
-            except SendError as exc:
-                self._fail_or_retry(row, exc.retry, f"{type(exc).__name__}: {exc}", held)
-            except Exception as exc:  # a bug or an unmapped error: keep the message, retry
-                log.exception("sending outbox row %s failed", row_id)
-                self._fail_or_retry(row, True, f"{type(exc).__name__}: {exc}", held)
-            else:
-                row.status, row.sent_at = "sent", now
-                row.provider_message_id = result.provider_message_id
-                row.last_error = None
+            rows = {
+                row.id: row
+                for row in (
+                    await db.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+                ).scalars()
+            }
+            for row_id in ids:
+                row = rows.get(row_id)
+                if row is None or row.status != "sending":
+                    continue
+                urn, why_not = await self._recipient(db, row)
+                if urn is None:
+                    row.status, row.last_error = "skipped", why_not
+                    continue
+                jobs.append(
+                    _Job(
+                        row.id,
+                        row.channel,
+                        row.recipient_hash,
+                        row.contact_id,
+                        row.attempts,
+                        urn,
+                        OutboundMessage.from_json(row.payload),
+                    )
+                )
+        return jobs
 
-    def _defer(self, row: OutboxMessage, seconds: float, why: str, held: set[str]) -> None:
-        row.status, row.claimed_by, row.last_error = "pending", None, why[:300]
-        row.next_attempt_at = utcnow() + timedelta(seconds=seconds)
-        held.add(row.recipient_hash)
+    async def _send_in_order(self, queue: list[_Job]) -> None:
+        for index, job in enumerate(queue):
+            outcome = await self._send_one(job)
+            later = [j.row_id for j in queue[index + 1 :]]
+            if outcome == "held":  # it waits for a retry: the later ones wait behind it
+                await self._release(later)
+                return
+            if outcome == "stopped":  # they blocked us: nothing more goes to them
+                await self._skip(later, "contact stopped")
+                return
 
-    def _fail_or_retry(self, row: OutboxMessage, retry: bool, why: str, held: set[str]) -> None:
-        if retry and row.attempts < self.max_attempts:
-            self._defer(row, backoff_seconds(row.attempts), why, held)
-        else:
-            row.status, row.last_error = "failed", why[:300]
+    async def _send_one(self, job: _Job) -> Outcome:
+        """Deliver one message (no database session is held meanwhile) and record the
+        outcome: done (sent or failed for good), held for a retry, or the contact stopped."""
+        channel = self.channels[job.channel]
+        attempts = job.attempts + 1
+        try:
+            result = await channel.deliver(job.urn, job.message)
+        except ContactStopped as exc:
+            await self._record(job.row_id, attempts, "failed", f"contact stopped: {exc}")
+            if job.contact_id is not None:
+                await self._opt_out(job.contact_id)
+            return "stopped"
+        except Throttled as exc:  # being told to wait is not a failed attempt
+            await self._record(
+                job.row_id, job.attempts, "pending", f"throttled: {exc}", retry_in=exc.retry_after
+            )
+            return "held"
+        except SendError as exc:
+            return await self._fail_or_retry(
+                job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
+            )
+        except Exception as exc:  # a bug or an unmapped error: keep the message, retry
+            log.exception("sending outbox row %s failed", job.row_id)
+            return await self._fail_or_retry(job, attempts, True, f"{type(exc).__name__}: {exc}")
+        await self._record(
+            job.row_id, attempts, "sent", None, provider_id=result.provider_message_id
+        )
+        return "done"
+
+    async def _fail_or_retry(self, job: _Job, attempts: int, retry: bool, why: str) -> Outcome:
+        if retry and attempts < self.max_attempts:
+            await self._record(
+                job.row_id, attempts, "pending", why, retry_in=backoff_seconds(attempts)
+            )
+            return "held"
+        await self._record(job.row_id, attempts, "failed", why)
+        return "done"
+
+    async def _record(
+        self,
+        row_id: int,
+        attempts: int,
+        status: str,
+        why: str | None,
+        *,
+        retry_in: float | None = None,
+        provider_id: str | None = None,
+    ) -> None:
+        now = utcnow()
+        values: dict[str, object] = {
+            "status": status,
+            "attempts": attempts,
+            "last_error": why[:300] if why else None,
+        }
+        if status == "sent":
+            values.update(sent_at=now, provider_message_id=provider_id)
+        if status == "pending":
+            values.update(claimed_by=None)
+        if retry_in is not None:
+            values.update(next_attempt_at=now + timedelta(seconds=retry_in))
+            self._soonest = min(self._soonest, retry_in)
+        async with self.sessions() as db, db.begin():
+            await db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending")
+                .values(**values)
+            )
+
+    async def _release(self, row_ids: list[int]) -> None:
+        if row_ids:
+            async with self.sessions() as db, db.begin():
+                await db.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
+                    .values(status="pending", claimed_by=None)
+                )
+
+    async def _skip(self, row_ids: list[int], why: str) -> None:
+        if row_ids:
+            async with self.sessions() as db, db.begin():
+                await db.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
+                    .values(status="skipped", last_error=why)
+                )
+
+    async def _opt_out(self, contact_id: int) -> None:
+        async with self.sessions() as db, db.begin():
+            await db.execute(
+                update(Contact)
+                .where(Contact.id == contact_id, Contact.opted_out.is_(False))
+                .values(opted_out=True, opted_out_at=utcnow())
+            )
+
+    def wake(self) -> None:
+        """Something new is in the outbox: look now rather than at the next poll."""
+        self._wake.set()
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """Drain every channel until ``stop`` is set; sleep when there is nothing due."""
+        """Drain every channel until ``stop`` is set; sleep when there is nothing due,
+        until woken, the poll interval passes, or a deferred message falls due."""
         while not stop.is_set():
+            self._wake.clear()
+            self._soonest = poll_seconds
             handled = 0
             for channel in self.channels:
                 try:
                     handled += await self.drain_once(channel)
                 except Exception:  # the database may be away: keep the worker alive
                     log.exception("sender pass over %s failed", channel)
-            if not handled:
+            if not handled and not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, self._soonest))

@@ -14,14 +14,28 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Bot
 
 from bot import privacy
-from bot.conversation import purge_expired_sessions
+from bot.conversation import (
+    InboundOutcome,
+    contact_blocked_us,
+    handle_inbound,
+    purge_expired_sessions,
+)
 from bot.db import create_engine, session_factory, upgrade_schema
+from bot.messages import InboundMessage
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.settings import Settings
 from channels.base import Channel
+from channels.telegram import (
+    ALLOWED_UPDATES,
+    TelegramChannel,
+    TelegramPoller,
+    TelegramUpdates,
+    make_bot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +47,9 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     runtime: Runtime
     channels: dict[str, Channel] = field(default_factory=dict)
+    telegram_bot: Bot | None = None
+    telegram_updates: TelegramUpdates | None = None
+    _sender: Sender | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: AsyncIOScheduler | None = None
@@ -46,7 +63,43 @@ class Services:
         runtime = Runtime.load(
             settings.flows_dir, settings.locales_dir, settings.session_idle_minutes
         )
-        return cls(settings, engine, session_factory(engine), runtime)
+        services = cls(settings, engine, session_factory(engine), runtime)
+        if settings.telegram_bot_token:
+            bot = make_bot(settings.telegram_bot_token, settings.telegram_api_url)
+            services.telegram_bot = bot
+            services.channels["telegram"] = TelegramChannel(bot)
+            services.telegram_updates = TelegramUpdates(services.receive, services.blocked)
+        return services
+
+    async def receive(self, message: InboundMessage) -> InboundOutcome:
+        """Handle one inbound message and commit its effects; raises if they could not
+        be committed, so the channel does not acknowledge it to the provider."""
+        async with self.sessions() as db, db.begin():
+            outcome = await handle_inbound(db, self.runtime, message)
+        if self._sender is not None and outcome.replies:
+            self._sender.wake()
+        return outcome
+
+    async def blocked(self, urn: str) -> None:
+        async with self.sessions() as db, db.begin():
+            await contact_blocked_us(db, urn)
+
+    @property
+    def telegram_webhook_url(self) -> str | None:
+        base = self.settings.public_base_url
+        return f"{base}/webhooks/telegram" if base else None
+
+    async def register_telegram_webhook(self) -> str:
+        """Point Telegram at ``{PUBLIC_BASE_URL}/webhooks/telegram`` with the secret token."""
+        url, secret = self.telegram_webhook_url, self.settings.telegram_webhook_secret
+        if self.telegram_bot is None or url is None or not secret:
+            raise RuntimeError(
+                "set TELEGRAM_BOT_TOKEN, PUBLIC_BASE_URL and TELEGRAM_WEBHOOK_SECRET first"
+            )
+        await self.telegram_bot.set_webhook(
+            url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, max_connections=40
+        )
+        return url
 
     def sender(self, channels: Mapping[str, Channel] | None = None) -> Sender:
         return Sender(
@@ -63,7 +116,7 @@ class Services:
 
     def start_workers(self) -> None:
         """The sender per configured channel, and the scheduler's housekeeping tick."""
-        sender = self.sender()
+        sender = self._sender = self.sender()
         self._tasks.append(
             asyncio.create_task(
                 sender.run(self._stop, self.settings.sender_poll_seconds), name="sender"
@@ -80,12 +133,33 @@ class Services:
         )
         scheduler.start()
         self._scheduler = scheduler
+        if self.telegram_bot is not None and self.telegram_updates is not None:
+            if self.telegram_webhook_url is None:  # no public URL: poll, for local use
+                poller = TelegramPoller(self.telegram_bot, self.telegram_updates)
+                self._tasks.append(asyncio.create_task(poller.run(self._stop), name="poller"))
+            else:
+                self._tasks.append(
+                    asyncio.create_task(self._register_webhook(), name="telegram-webhook")
+                )
+
+    async def _register_webhook(self) -> None:
+        try:
+            log.info("Telegram webhook set to %s", await self.register_telegram_webhook())
+        except Exception as exc:  # the bot still serves; `baraza telegram info` tells more
+            log.error("could not register the Telegram webhook: %s", exc)
 
     async def close(self) -> None:
         self._stop.set()
+        if self._sender is not None:
+            self._sender.wake()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         for task in self._tasks:
+            if task.get_name() in ("poller", "telegram-webhook"):
+                task.cancel()  # a long poll would hold shutdown for its whole timeout
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.telegram_bot is not None:
+            with contextlib.suppress(Exception):
+                await self.telegram_bot.shutdown()
         await self.engine.dispose()

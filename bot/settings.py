@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -61,6 +62,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 of A-Z, a-z, 0-9, _ and - "
+                "(Telegram's rule; 16 is ours)"
+            )
+        return value or None
 
     @property
     def key_file(self) -> Path:

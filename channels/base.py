@@ -64,6 +64,35 @@ def numbered_menu(message: OutboundMessage) -> str:
     return message.text + "\n\n" + "\n".join(lines)
 
 
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a text into parts of at most ``limit`` characters, at line breaks where it can.
+
+    A paragraph is never cut mid-line unless one line alone is longer than the
+    limit; then it is cut at the last space, and only a word longer than the limit
+    is cut where it stands.
+    """
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit + 1)
+            cut = cut if cut > 0 else limit
+            parts.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        current = line
+    if current:
+        parts.append(current)
+    return parts
+
+
 class Channel(ABC):
     name: str
     capabilities: Capabilities = Capabilities()

@@ -95,11 +95,32 @@ class Engine:
         self.ports = ports
 
     # ----------------------------------------------------------------- entry
-    async def handle(self, turn: Turn, state: SessionState | None, expired: bool) -> TurnResult:
+    async def handle(
+        self,
+        turn: Turn,
+        state: SessionState | None,
+        expired: bool,
+        start: tuple[str, dict[str, Any]] | None = None,
+    ) -> TurnResult:
+        """Advance ``state`` by one message; ``start`` begins a flow instead, with its
+        first values (a command that opens a flow of its own)."""
         turn.text = clean(turn.text)
         reply = _Reply(self.ports, turn.language or self.ports.default_language)
-        keyword = self.ports.keyword(turn.text) if turn.button is None else None
-        if state is None:
+        keyword = turn.keyword
+        if keyword is None and turn.button is None and start is None:
+            keyword = self.ports.keyword(turn.text)
+        if keyword == "start":  # START when not stopped (or /start): the main menu
+            keyword = "menu"
+        if start is not None:
+            flow_id, values = start
+            fresh = SessionState(flow=flow_id, step=self.flows[flow_id].start)
+            fresh.vars.update(values)
+            state = await self._enter(fresh, turn, reply, flow_id, fresh.step)
+        elif turn.edited:
+            reply.say(msg("common.edit_ignored"))
+            if state is not None:
+                self._prompt(state, turn, reply)
+        elif state is None:
             if expired:
                 reply.say(msg("session.expired"))
             state = await self._start_fresh(turn, reply, keyword)

@@ -42,6 +42,8 @@ class Turn:
     button: str | None = None
     location: Location | None = None
     media: str | None = None
+    keyword: Keyword | None = None  # decided by the caller (a channel command, say)
+    edited: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class ChoiceStep(_Strict):
     type: Literal["choice"]
     prompt: MessageId
     options: tuple[Option, ...] = ()
-    options_from: Literal["concern_categories", "languages"] | None = None
+    options_from: Literal["concern_categories", "languages", "chair_forums"] | None = None
     save: Identifier | None = None
     next: Identifier | None = None
     multilingual: bool = False

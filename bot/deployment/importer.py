@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.contacts import find_or_create_contact
+from bot.contacts import find_or_create_contact, urn_hash
 from bot.deployment.schema import DeploymentFile, ForumSpec, Problem, UnitSpec, cross_check
 from bot.models import (
     Area,
@@ -38,7 +38,7 @@ from bot.models import (
     UnitArea,
     UnitStaff,
 )
-from bot.urns import parse
+from bot.urns import URN, parse
 from bot.yaml_lines import DuplicateKeyError, line_of, load_with_lines
 
 
@@ -130,11 +130,13 @@ def _get_or_add(
     return row
 
 
-def _place(spec: ForumSpec | UnitSpec) -> dict[str, float | None]:
+def _place(spec: ForumSpec | UnitSpec) -> dict[str, Any]:
+    """Where a forum or unit is, how far it reaches, and which chat hears of its cases."""
     return {
         "latitude": spec.latitude,
         "longitude": spec.longitude,
         "service_radius_km": spec.service_radius_km,
+        "notify_address": spec.notify,
     }
 
 
@@ -212,6 +214,11 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             language=s.language,
             address=address,
             address_channel=parse(address).channel if address else None,
+            telegram_hash=(
+                urn_hash(URN("telegram", str(s.telegram_user_id)))
+                if s.telegram_user_id is not None
+                else None
+            ),
         )
 
     forums = await _by(db, Forum, "key")

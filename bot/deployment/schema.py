@@ -68,6 +68,8 @@ class StaffSpec(_Strict):
     role: Role
     language: Language = "en"
     address: str | None = None
+    # Identifies a forum chair when they write to the bot on Telegram (chair commands).
+    telegram_user_id: int | None = Field(None, gt=0)
 
     _check_address = field_validator("address")(lambda cls, v: v if v is None else _urn(v))
 
@@ -79,11 +81,13 @@ class ForumSpec(_Strict):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     service_radius_km: float | None = Field(None, gt=0, le=500)
+    notify: str | None = None  # a chat (URN) that hears of every case, e.g. a group
     chairs: list[EmailStr] = []
     focal_points: list[EmailStr] = []
     members: list[str] = []
 
     _check_members = field_validator("members")(lambda cls, v: [_urn(m) for m in v])
+    _check_notify = field_validator("notify")(lambda cls, v: v if v is None else _urn(v))
 
 
 class Hotline(_Strict):
@@ -100,8 +104,11 @@ class UnitSpec(_Strict):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     service_radius_km: float | None = Field(None, gt=0, le=500)
+    notify: str | None = None  # a chat (URN) that hears of every case, e.g. a group
     focal_points: list[EmailStr] = []
     officers: list[EmailStr] = []
+
+    _check_notify = field_validator("notify")(lambda cls, v: v if v is None else _urn(v))
 
 
 class CategorySpec(_Strict):
@@ -169,6 +176,10 @@ def cross_check(spec: DeploymentFile, available_languages: set[str]) -> list[Pro
             )
     _duplicates("areas", [a.key for a in spec.areas], problems, "key")
     _duplicates("staff", [s.email for s in spec.staff], problems, "email")
+    telegram_ids = [  # staff without one get a placeholder that cannot repeat
+        str(s.telegram_user_id) if s.telegram_user_id else f"-{i}" for i, s in enumerate(spec.staff)
+    ]
+    _duplicates("staff", telegram_ids, problems, "telegram_user_id")
     _duplicates("forums", [f.key for f in spec.forums], problems, "key")
     _duplicates("protection_units", [u.key for u in spec.protection_units], problems, "key")
     _duplicates("categories", [c.key for c in spec.categories], problems, "key")

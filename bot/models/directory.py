@@ -52,6 +52,9 @@ class StaffUser(Base):
     language: Mapped[str] = mapped_column(String(16))
     address: Mapped[str | None] = mapped_column(Sealed)
     address_channel: Mapped[str | None] = mapped_column(String(20))
+    # Keyed hash of "telegram:<user id>": how a chair is recognised when they write to
+    # the bot, without keeping their Telegram id in the clear.
+    telegram_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -65,6 +68,9 @@ class _ServicePoint:
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     service_radius_km: Mapped[float | None] = mapped_column(Float)
+    # A chat or group (URN) that gets every case notification, e.g. the forum's
+    # Telegram group, besides the focal points' own addresses.
+    notify_address: Mapped[str | None] = mapped_column(Sealed)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

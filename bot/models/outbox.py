@@ -30,6 +30,8 @@ class OutboxMessage(Base):
     )
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # For recipients that are neither a contact nor a staff user (a forum's group chat).
+    address: Mapped[str | None] = mapped_column(Sealed)
     kind: Mapped[str] = mapped_column(String(20))
     priority: Mapped[int] = mapped_column(Integer, default=PRIORITY_REPLY)
     payload: Mapped[str] = mapped_column(Sealed)
