@@ -32,9 +32,10 @@ from channels.base import Channel
 from channels.telegram import (
     ALLOWED_UPDATES,
     TelegramChannel,
+    TelegramClient,
     TelegramPoller,
     TelegramUpdates,
-    make_bot,
+    make_client,
 )
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     runtime: Runtime
     channels: dict[str, Channel] = field(default_factory=dict)
-    telegram_bot: Bot | None = None
+    telegram: TelegramClient | None = None
     telegram_updates: TelegramUpdates | None = None
     _sender: Sender | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -65,9 +66,9 @@ class Services:
         )
         services = cls(settings, engine, session_factory(engine), runtime)
         if settings.telegram_bot_token:
-            bot = make_bot(settings.telegram_bot_token, settings.telegram_api_url)
-            services.telegram_bot = bot
-            services.channels["telegram"] = TelegramChannel(bot)
+            client = make_client(settings.telegram_bot_token, settings.telegram_api_url)
+            services.telegram = client
+            services.channels["telegram"] = TelegramChannel(client.bot)
             services.telegram_updates = TelegramUpdates(services.receive, services.blocked)
         return services
 
@@ -83,6 +84,10 @@ class Services:
     async def blocked(self, urn: str) -> None:
         async with self.sessions() as db, db.begin():
             await contact_blocked_us(db, urn)
+
+    @property
+    def telegram_bot(self) -> Bot | None:
+        return self.telegram.bot if self.telegram else None
 
     @property
     def telegram_webhook_url(self) -> str | None:
@@ -159,7 +164,6 @@ class Services:
                 task.cancel()  # a long poll would hold shutdown for its whole timeout
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.telegram_bot is not None:
-            with contextlib.suppress(Exception):
-                await self.telegram_bot.shutdown()
+        if self.telegram is not None:
+            await self.telegram.close()
         await self.engine.dispose()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ from channels.base import (
 )
 
 log = logging.getLogger(__name__)
+# python-telegram-bot 22 gives retry_after as a timedelta when asked to (its future
+# default), and warns on every 429 otherwise; we read both forms.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 COMMANDS = ("start", "menu", "help", "language", "stop", "announce", "members")
 # What the bot asks Telegram for: nothing else is handled, so nothing else is sent.
@@ -83,22 +87,37 @@ LONGEST_INLINE_WAIT = 0.25  # seconds worth waiting for a chat's slot rather tha
 POLL_TIMEOUT = 25
 
 
-def make_bot(token: str, api_url: str, *, connections: int = 16) -> Bot:
-    """A Bot talking to ``{api_url}/bot{token}/{method}`` (TELEGRAM_API_URL)."""
+@dataclass(frozen=True)
+class TelegramClient:
+    """A Bot talking to ``{api_url}/bot{token}/{method}`` (TELEGRAM_API_URL), and its
+    two HTTP connection pools, which we close ourselves: a Bot never ``initialize``d
+    (we do not call getMe at start, Telegram may be away) ignores ``shutdown``."""
+
+    bot: Bot
+    pools: tuple[HTTPXRequest, HTTPXRequest]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(pool.shutdown() for pool in self.pools))
+
+
+def make_client(token: str, api_url: str, *, connections: int = 16) -> TelegramClient:
     root = api_url.rstrip("/")
-    return Bot(
+    requests = HTTPXRequest(
+        connection_pool_size=connections,
+        connect_timeout=5.0,
+        read_timeout=10.0,
+        write_timeout=10.0,
+        pool_timeout=5.0,
+    )
+    polling = HTTPXRequest(read_timeout=POLL_TIMEOUT + 10.0)
+    bot = Bot(
         token,
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
-        request=HTTPXRequest(
-            connection_pool_size=connections,
-            connect_timeout=5.0,
-            read_timeout=10.0,
-            write_timeout=10.0,
-            pool_timeout=5.0,
-        ),
-        get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT + 10.0),
+        request=requests,
+        get_updates_request=polling,
     )
+    return TelegramClient(bot, (requests, polling))
 
 
 def telegram_limiter() -> KeyedLimiter:
