@@ -34,10 +34,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## bench: engine steps per second and latency, on one core
+## bench: engine steps per second, then Telegram webhook throughput and latency under uvicorn
 bench: $(STAMP) $(MO)
 	@if command -v taskset >/dev/null; then taskset -c 0 $(BIN)/python bench/engine_bench.py; \
 	else $(BIN)/python bench/engine_bench.py; fi
+	$(BIN)/python bench/webhook_bench.py
 
 ## i18n: extract message ids from code and flows, update every catalog, compile
 i18n: $(STAMP)

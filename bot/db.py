@@ -93,6 +93,13 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         if database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("async_creator", inline_connector(database))
+        # One connection per process. Statements run inline on the event loop, so a
+        # second connection would add no parallelism, only a way for one coroutine to
+        # wait on SQLite's write lock (blocking the loop) while the holder cannot run.
+        # With one, sessions queue for it without blocking the loop.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 30)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

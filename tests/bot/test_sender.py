@@ -374,3 +374,32 @@ async def test_replies_start_first_within_a_batch_and_keep_their_order(
     assert texts[0] == "reply to a reporter"
     assert texts.index("reply to a reporter") < texts.index("second reply")
     assert sorted(texts) == sorted(REPLIES_FIRST)
+
+
+async def test_no_database_connection_is_held_while_a_provider_answers(
+    services: Services, person: Person, make_person: MakePerson
+) -> None:
+    """A slow provider must not keep the webhooks from the database (on SQLite the pool
+    has one connection, so holding it across a delivery would stall every webhook)."""
+    await enqueue(services, person.urn, "first")
+    channel = GatedChannel()
+    slow = Sender(services.sessions, {"console": channel}, worker_id="slow")
+    in_flight = asyncio.create_task(slow.drain_once("console"))
+    try:
+        await asyncio.wait_for(channel.entered.wait(), 5)
+        await asyncio.wait_for(talk(make_person(), "hello"), 3)  # a webhook's whole work
+    finally:
+        channel.gate.set()
+        await in_flight
+    assert channel.texts_to(person.urn) == ["first"]
+
+
+async def test_after_a_block_the_rest_of_the_batch_to_that_person_is_skipped(
+    services: Services, person: Person, channel: CollectingChannel
+) -> None:
+    ids = [await enqueue(services, person.urn, text) for text in ("one", "two", "three")]
+    channel.failures.append(ContactStopped("Forbidden: bot was blocked by the user"))
+    await sender(services, channel).drain()
+    assert channel.sent == []
+    assert [(await row(services, i)).status for i in ids] == ["failed", "skipped", "skipped"]
+    assert (await person.contact()).opted_out
