@@ -9,6 +9,7 @@ put a message aside and send to someone else meanwhile instead of stalling.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -88,3 +89,11 @@ class KeyedLimiter:
         self.overall.take()
         bucket.take()
         return 0.0
+
+    async def acquire(self, key: str) -> None:
+        """Wait (without blocking the loop) until ``key`` has a slot, and take it."""
+        while True:
+            wait = self.reserve(key)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)

@@ -29,7 +29,7 @@ from bot.messages import OutboundMessage
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
 from bot.urns import URN, parse
-from channels.base import Channel, ContactStopped, SendError, Throttled
+from channels.base import Channel, ContactStopped, Held, SendError, Throttled
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,9 @@ class Sender:
             if job.contact_id is not None:
                 await self._opt_out(job.contact_id)
             return "stopped"
+        except Held as exc:
+            await self._record(job.row_id, attempts, "held", str(exc))
+            return "held"
         except Throttled as exc:  # being told to wait is not a failed attempt
             await self._record(
                 job.row_id, job.attempts, "pending", f"throttled: {exc}", retry_in=exc.retry_after
@@ -237,7 +240,12 @@ class Sender:
             log.exception("sending outbox row %s failed", job.row_id)
             return await self._fail_or_retry(job, attempts, True, f"{type(exc).__name__}: {exc}")
         await self._record(
-            job.row_id, attempts, "sent", None, provider_id=result.provider_message_id
+            job.row_id,
+            attempts,
+            "sent",
+            None,
+            provider_id=result.provider_message_id,
+            segments=result.segments,
         )
         return "done"
 
@@ -259,6 +267,7 @@ class Sender:
         *,
         retry_in: float | None = None,
         provider_id: str | None = None,
+        segments: int | None = None,
     ) -> None:
         now = utcnow()
         values: dict[str, object] = {
@@ -267,7 +276,7 @@ class Sender:
             "last_error": why[:300] if why else None,
         }
         if status == "sent":
-            values.update(sent_at=now, provider_message_id=provider_id)
+            values.update(sent_at=now, provider_message_id=provider_id, segments=segments)
         if status == "pending":
             values.update(claimed_by=None)
         if retry_in is not None:

@@ -28,6 +28,7 @@ from bot.messages import InboundMessage
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.settings import Settings
+from channels import twilio
 from channels.base import Channel
 from channels.telegram import (
     ALLOWED_UPDATES,
@@ -70,7 +71,25 @@ class Services:
             services.telegram = client
             services.channels["telegram"] = TelegramChannel(client.bot)
             services.telegram_updates = TelegramUpdates(services.receive, services.blocked)
+        if settings.twilio_account_sid and settings.twilio_auth_token:
+            services._open_twilio()
         return services
+
+    def _open_twilio(self) -> None:
+        settings = self.settings
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        client = twilio.make_client(
+            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_url
+        )
+        base = settings.public_base_url
+        callback = f"{base}/webhooks/twilio/status" if base else None
+        for name, sender, rate in (
+            ("sms", settings.twilio_sms_from, settings.twilio_sms_rate),
+            ("whatsapp", settings.twilio_whatsapp_from, settings.twilio_whatsapp_rate),
+        ):
+            if sender:
+                config = twilio.TwilioConfig(sender, rate, callback, settings.sms_gsm7_only)
+                self.channels[name] = twilio.TwilioChannel(name, client, config)
 
     async def receive(self, message: InboundMessage) -> InboundOutcome:
         """Handle one inbound message and commit its effects; raises if they could not

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     twilio_sms_from: str | None = Field(None, alias="TWILIO_SMS_FROM")
     twilio_whatsapp_from: str | None = Field(None, alias="TWILIO_WHATSAPP_FROM")
     twilio_api_url: str = Field("https://api.twilio.com", alias="TWILIO_API_URL")
+    # Messages per second per sending number: 1 for an SMS long code; WhatsApp more.
+    twilio_sms_rate: float = Field(1.0, alias="TWILIO_SMS_RATE", gt=0, le=1000)
+    twilio_whatsapp_rate: float = Field(20.0, alias="TWILIO_WHATSAPP_RATE", gt=0, le=1000)
+    sms_gsm7_only: bool = Field(False, alias="BARAZA_SMS_GSM7_ONLY")
+    # Behind a proxy without PUBLIC_BASE_URL: rebuild the URL Twilio signed from
+    # X-Forwarded-Proto/-Host. Only when the proxy sets them; a client could forge them.
+    trust_forwarded: bool = Field(False, alias="BARAZA_TRUST_FORWARDED")
 
     @field_validator("public_base_url")
     @classmethod

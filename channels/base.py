@@ -39,6 +39,13 @@ class ContactStopped(SendError):
     retry = False
 
 
+class Held(SendError):
+    """The provider will not take this message now, and retrying will not change that
+    (WhatsApp's 24-hour window has closed): keep it, marked held with the reason."""
+
+    retry = False
+
+
 class PermanentFailure(SendError):
     """The provider refused this message for good (bad address, bad content)."""
 
@@ -54,6 +61,7 @@ class Capabilities:
 @dataclass(frozen=True)
 class SendResult:
     provider_message_id: str | None = None
+    segments: int | None = None  # what an SMS cost, in segments
 
 
 def numbered_menu(message: OutboundMessage) -> str:

@@ -1,0 +1,194 @@
+"""SMS and WhatsApp through Twilio: one adapter, forked on the address scheme.
+
+``tel:+254...`` goes out as SMS from ``TWILIO_SMS_FROM``, ``whatsapp:+254...`` as
+WhatsApp from ``TWILIO_WHATSAPP_FROM``; both use the twilio library's REST client,
+pointed at ``TWILIO_API_URL``. Choices become a numbered text menu (SMS has no
+buttons, and numbered text works on every WhatsApp). Inbound webhooks are parsed
+here from Twilio's form fields; their signatures are checked in ``bot.webhooks``.
+
+Twilio's answers map onto the sender's errors: 429 is throttling (wait, do not
+count an attempt), 5xx and network trouble are retried with backoff, 21610 means
+the person unsubscribed (stop them), 63016 means a WhatsApp freeform message
+outside the 24-hour window (held, not dropped), any other 4xx is permanent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from bot.messages import InboundMessage, Location, MediaKind, OutboundMessage
+from bot.ratelimit import KeyedLimiter, Limit
+from bot.urns import URN, InvalidURN, parse
+from channels.base import (
+    Capabilities,
+    Channel,
+    ConnectionFailed,
+    ContactStopped,
+    Held,
+    PermanentFailure,
+    SendError,
+    SendResult,
+    Throttled,
+)
+from channels.sms_segments import count_segments, transliterate
+
+TWILIO_API_ROOT = "https://api.twilio.com"
+UNSUBSCRIBED = 21610
+OUTSIDE_WINDOW = 63016
+THROTTLE_SECONDS = 2.0  # Twilio's 429 carries no Retry-After
+MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
+MAX_BODY = 1600  # Twilio's own limit for one inbound message
+SMS_MAX = 1600  # what one outbound SMS body may carry (Twilio concatenates up to 10 segments)
+
+
+class OutsideWindow(Held):
+    """WhatsApp refused a freeform message: the person wrote more than 24 hours ago.
+    The message waits for them to write again, or goes as a template where one is
+    configured; it is never dropped silently."""
+
+
+class RootedHttpClient(TwilioHttpClient):
+    """Sends every request to ``api_url`` instead of api.twilio.com (TWILIO_API_URL)."""
+
+    def __init__(self, api_url: str, timeout: float = 15.0) -> None:
+        super().__init__(timeout=timeout)
+        self.api_url = api_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if url.startswith(TWILIO_API_ROOT):
+            url = self.api_url + url[len(TWILIO_API_ROOT) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_client(account_sid: str, auth_token: str, api_url: str) -> Client:
+    return Client(account_sid, auth_token, http_client=RootedHttpClient(api_url))
+
+
+# ------------------------------------------------------------------ inbound
+
+
+class BadRequest(ValueError):
+    """A field of Twilio's request is missing or malformed; the message names it."""
+
+
+def _media_kind(content_type: str) -> MediaKind:
+    major = content_type.split("/", 1)[0].lower()
+    return {"image": "image", "audio": "audio", "video": "video"}.get(major, "document")  # type: ignore[return-value]
+
+
+def parse_inbound(channel: str, form: Mapping[str, str]) -> InboundMessage:
+    """One inbound SMS or WhatsApp message from Twilio's form fields, field by field."""
+    sid = form.get("MessageSid", "")
+    if not MESSAGE_SID.match(sid):
+        raise BadRequest("MessageSid is missing or malformed")
+    sender = form.get("From", "")
+    expected = "whatsapp" if channel == "whatsapp" else "tel"
+    raw = sender if channel == "whatsapp" else f"tel:{sender}"
+    try:
+        urn = parse(raw)
+    except InvalidURN as exc:
+        raise BadRequest(f"From is not a {expected} address") from exc
+    if urn.scheme != expected:
+        raise BadRequest(f"From is not a {expected} address")
+    if not form.get("To"):
+        raise BadRequest("To is missing")
+    body = form.get("Body", "")
+    if len(body) > MAX_BODY * 4:
+        raise BadRequest("Body is too long")
+    try:
+        media_count = int(form.get("NumMedia", "0") or "0")
+    except ValueError as exc:
+        raise BadRequest("NumMedia is not a number") from exc
+    if not 0 <= media_count <= 10:
+        raise BadRequest("NumMedia is out of range")
+    location = None
+    if form.get("Latitude") or form.get("Longitude"):
+        try:
+            location = Location(float(form["Latitude"]), float(form["Longitude"]))
+        except (KeyError, ValueError) as exc:
+            raise BadRequest("Latitude/Longitude are not a place") from exc
+    button = form.get("ButtonPayload") or None
+    if button is not None and len(button) > 256:
+        raise BadRequest("ButtonPayload is too long")
+    media = _media_kind(form.get("MediaContentType0", "")) if media_count else None
+    return InboundMessage(
+        channel=channel,
+        urn=str(urn),
+        provider_id=sid,
+        text=body,
+        button=button,
+        location=location,
+        media=None if location else media,
+    )
+
+
+# ----------------------------------------------------------------- outbound
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    sender: str  # the From: "+1415..." for SMS, "whatsapp:+1415..." for WhatsApp
+    messages_per_second: float
+    status_callback: str | None = None
+    gsm7_only: bool = False
+
+
+class TwilioChannel(Channel):
+    """One instance per channel name ("sms" or "whatsapp"), sharing a client."""
+
+    def __init__(self, name: str, client: Client, config: TwilioConfig) -> None:
+        self.name = name
+        self.client = client
+        self.config = config
+        self.capabilities = Capabilities(buttons=False, max_text=SMS_MAX if name == "sms" else 4096)
+        rate = config.messages_per_second  # per sending number, the provider's real limit
+        per_sender = Limit(1, 1.0 / rate, burst=max(1, int(rate)))
+        self.limiter = KeyedLimiter(per_sender, lambda _: per_sender)
+
+    def body(self, message: OutboundMessage) -> str:
+        text = self.render(message)
+        return transliterate(text) if self.name == "sms" and self.config.gsm7_only else text
+
+    def _address(self, urn: URN) -> str:
+        return f"whatsapp:{urn.path}" if urn.scheme == "whatsapp" else urn.path
+
+    def _create(self, to: str, body: str) -> Any:
+        values: dict[str, Any] = {"to": to, "from_": self.config.sender, "body": body}
+        if self.config.status_callback:
+            values["status_callback"] = self.config.status_callback
+        return self.client.messages.create(**values)
+
+    async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
+        await self.limiter.acquire(self.config.sender)
+        body = self.body(message)
+        try:
+            created = await asyncio.to_thread(self._create, self._address(urn), body)
+        except TwilioRestException as exc:
+            raise _error(exc) from exc
+        except TwilioException as exc:
+            raise ConnectionFailed(str(exc)) from exc
+        except OSError as exc:  # requests' connection errors are OSErrors
+            raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
+        return SendResult(provider_message_id=created.sid, segments=count_segments(body).count)
+
+
+def _error(exc: TwilioRestException) -> SendError:
+    detail = f"Twilio {exc.status} {exc.code or ''}: {exc.msg}".strip()
+    if exc.code == UNSUBSCRIBED:
+        return ContactStopped(detail)
+    if exc.code == OUTSIDE_WINDOW:
+        return OutsideWindow(detail)
+    if exc.status == 429:
+        return Throttled(THROTTLE_SECONDS, detail)
+    if exc.status >= 500:
+        return ConnectionFailed(detail)
+    return PermanentFailure(detail)
