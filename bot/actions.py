@@ -84,6 +84,9 @@ async def lookup_case(ctx: ActionContext) -> ActionResult:
     )
 
 
+MIN_ANNOUNCEMENT, MAX_ANNOUNCEMENT = 3, 1000  # as the announce flow's text step asks
+
+
 def _chaired(ctx: ActionContext) -> tuple[int, ...]:
     """The forums this contact chairs (checked again here: flows are data, this is the gate)."""
     return ctx.directory.chairs.get(ctx.contact.urn_hash, ())
@@ -111,8 +114,9 @@ async def prepare_announcement(ctx: ActionContext) -> ActionResult:
         "forum": str(forum_id),
         "forum_name": ctx.directory.localized(ctx.directory.forums[forum_id].names, ctx.language),
     }
-    if not ctx.vars.get("announcement"):
-        return ActionResult(outcome="ask_text", vars=values)
+    text = ctx.vars.get("announcement") or ""
+    if not MIN_ANNOUNCEMENT <= len(text.strip()) <= MAX_ANNOUNCEMENT:  # e.g. "/announce x"
+        return ActionResult(outcome="ask_text", vars={**values, "announcement": None})
     members = (await ctx.db.execute(_members(forum_id))).all()
     reachable = sum(1 for m in members if not m.opted_out)
     return ActionResult(outcome="confirm", vars={**values, "members": reachable})

@@ -145,7 +145,12 @@ class Sender:
             async with limit:
                 await self._send_in_order(queue)
 
-        await asyncio.gather(*(serve(queue) for queue in by_recipient.values()))
+        outcomes = await asyncio.gather(
+            *(serve(queue) for queue in by_recipient.values()), return_exceptions=True
+        )
+        for failure in outcomes:  # the database went away mid-pass: the claims time out
+            if isinstance(failure, BaseException):
+                log.error("sending to one recipient failed: %r", failure)
         return len(ids)
 
     async def drain(self, recipient_hash: str | None = None) -> int:

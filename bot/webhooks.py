@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.request_validator import RequestValidator
 
 from bot.delivery import record_status
@@ -28,7 +29,7 @@ MAX_BODY_BYTES = 256 * 1024  # a Telegram update or a Twilio form is a few kilob
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-UNAVAILABLE = (OperationalError, DBAPIError, ConnectionError, TimeoutError)
+UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, TimeoutError)
 
 
 class BodyTooLarge(Exception):
@@ -72,10 +73,12 @@ async def telegram_webhook(request: Request) -> Response:
         update = decode_update(data, services.telegram_bot)
     except BodyTooLarge:
         return _problem(413, "update too large")
-    except (ValueError, NotAnUpdate) as exc:  # JSONDecodeError is a ValueError
+    except (ValueError, RecursionError, NotAnUpdate) as exc:  # JSONDecodeError: ValueError
         return _problem(400, f"not a Telegram update: {exc}"[:200])
     try:
         parsed = await services.telegram_updates.handle(update)
+    except NotAnUpdate as exc:
+        return _problem(400, f"not a Telegram update: {exc}"[:200])
     except UNAVAILABLE:
         log.exception("update %s not handled: database unavailable", update.update_id)
         return _problem(503, "temporarily unavailable")

@@ -45,7 +45,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import Choice, InboundMessage, Location, MediaKind, OutboundMessage
 from bot.ratelimit import KeyedLimiter, Limit
-from bot.urns import URN
+from bot.urns import URN, parse
 from channels.base import (
     Capabilities,
     Channel,
@@ -138,7 +138,7 @@ class ParsedUpdate:
 
 
 def _urn(user_id: int) -> str:
-    return f"telegram:{user_id}"
+    return str(parse(f"telegram:{user_id}"))  # a user id that is not a number: InvalidURN
 
 
 def _command(message: Message) -> tuple[str, str] | None:
@@ -185,6 +185,8 @@ def _from_callback(update_id: int, query: CallbackQuery) -> ParsedUpdate:
 def _from_message(update_id: int, message: Message, edited: bool) -> ParsedUpdate:
     if message.chat.type != ChatType.PRIVATE or message.from_user is None:
         return ParsedUpdate(update_id)  # groups and channels are for notifications only
+    if edited and message.location is not None:
+        return ParsedUpdate(update_id)  # a live location moving: not a correction to answer
     command = _command(message)
     text = command[1] if command else (message.text or message.caption or "")
     location = _location(message)
@@ -230,11 +232,19 @@ def decode_update(data: Any, bot: Bot) -> Update:
         raise NotAnUpdate("an update is an object with an integer update_id")
     try:
         update = Update.de_json(data, bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise NotAnUpdate(f"malformed update: {exc}") from exc
+    except Exception as exc:  # any shape python-telegram-bot cannot read is a bad request
+        raise NotAnUpdate(f"malformed update: {type(exc).__name__}") from exc
     if update is None:
         raise NotAnUpdate("empty update")
     return update
+
+
+def read_update(update: Update) -> ParsedUpdate:
+    """``parse_update``, with any field of an unexpected type reported as a bad update."""
+    try:
+        return parse_update(update)
+    except Exception as exc:
+        raise NotAnUpdate(f"malformed update: {type(exc).__name__}") from exc
 
 
 @dataclass
@@ -249,7 +259,9 @@ class TelegramUpdates:
     blocked: Callable[[str], Awaitable[object]]
 
     async def handle(self, update: Update) -> ParsedUpdate:
-        parsed = parse_update(update)
+        """Raises ``NotAnUpdate`` for an update we cannot read (answered 400, or skipped by
+        the poller), and whatever ``receive`` raises when the database is away."""
+        parsed = read_update(update)
         if parsed.message is not None:
             await self.receive(parsed.message)
         elif parsed.blocked_by is not None:
@@ -283,7 +295,12 @@ class TelegramPoller:
                     offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES
                 )
                 for update in batch:
-                    parsed = await self.updates.handle(update)
+                    try:
+                        parsed = await self.updates.handle(update)
+                    except NotAnUpdate:  # it will not get better by asking again
+                        log.warning("skipped unreadable update %s", update.update_id)
+                        offset = update.update_id + 1
+                        continue
                     offset = update.update_id + 1  # acknowledged: its effects are committed
                     if parsed.callback_query_id:
                         with contextlib.suppress(TelegramError):

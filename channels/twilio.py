@@ -70,7 +70,9 @@ class RootedHttpClient(TwilioHttpClient):
 
 
 def make_client(account_sid: str, auth_token: str, api_url: str) -> Client:
-    return Client(account_sid, auth_token, http_client=RootedHttpClient(api_url))
+    # environment={}: TWILIO_REGION/TWILIO_EDGE would move the host away from the root
+    # that TWILIO_API_URL replaces; the API root is ours to choose.
+    return Client(account_sid, auth_token, http_client=RootedHttpClient(api_url), environment={})
 
 
 # ------------------------------------------------------------------ inbound
@@ -149,6 +151,7 @@ class TwilioChannel(Channel):
         self.name = name
         self.client = client
         self.config = config
+        self.throttle_seconds = THROTTLE_SECONDS
         self.capabilities = Capabilities(buttons=False, max_text=SMS_MAX if name == "sms" else 4096)
         rate = config.messages_per_second  # per sending number, the provider's real limit
         per_sender = Limit(1, 1.0 / rate, burst=max(1, int(rate)))
@@ -173,7 +176,7 @@ class TwilioChannel(Channel):
         try:
             created = await asyncio.to_thread(self._create, self._address(urn), body)
         except TwilioRestException as exc:
-            raise _error(exc) from exc
+            raise _error(exc, self.throttle_seconds) from exc
         except TwilioException as exc:
             raise ConnectionFailed(str(exc)) from exc
         except OSError as exc:  # requests' connection errors are OSErrors
@@ -181,14 +184,14 @@ class TwilioChannel(Channel):
         return SendResult(provider_message_id=created.sid, segments=count_segments(body).count)
 
 
-def _error(exc: TwilioRestException) -> SendError:
+def _error(exc: TwilioRestException, throttle_seconds: float) -> SendError:
     detail = f"Twilio {exc.status} {exc.code or ''}: {exc.msg}".strip()
     if exc.code == UNSUBSCRIBED:
         return ContactStopped(detail)
     if exc.code == OUTSIDE_WINDOW:
         return OutsideWindow(detail)
     if exc.status == 429:
-        return Throttled(THROTTLE_SECONDS, detail)
+        return Throttled(throttle_seconds, detail)
     if exc.status >= 500:
         return ConnectionFailed(detail)
     return PermanentFailure(detail)

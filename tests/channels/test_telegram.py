@@ -602,3 +602,94 @@ async def test_polling_hands_updates_to_the_same_pipeline_and_confirms_them(
             await task
     assert "language" in (await user.texts()).lower()
     assert world.fake.calls_of("deleteWebhook")  # getUpdates needs no webhook
+
+
+# ------------------------------------------------------- regressions from review
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 1, "callback_query": {"id": "1", "chat_instance": "1", "data": "x"}},
+        {"update_id": 2, "message": {"message_id": 1, "date": 1, "text": "hi"}},
+        {
+            "update_id": 3,
+            "message": {"message_id": 1, "date": 10**20, "chat": {"id": 1, "type": "private"}},
+        },
+        {
+            "update_id": 4,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": "five", "is_bot": False, "first_name": "x"},
+                "text": "hi",
+            },
+        },
+        {
+            "update_id": 5,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "x"},
+                "location": {"latitude": "north", "longitude": None},
+            },
+        },
+    ],
+)
+async def test_odd_update_shapes_get_400_not_500(world: World, update: dict[str, Any]) -> None:
+    response = await world.post(update)
+    assert response.status_code == 400, response.text
+    assert await world.count(InboundReceipt) == 0
+
+
+async def test_deeply_nested_json_gets_400(world: World) -> None:
+    response = await world.post({}, raw=b"[" * 100_000)
+    assert response.status_code in (400, 413)
+
+
+async def test_a_moving_live_location_is_not_answered(world: World) -> None:
+    user = TelegramUser(world)
+    await user.say("/start")
+    await user.replies()
+    update = load_update("location")
+    update["edited_message"] = update.pop("message")
+    update["edited_message"]["from"] = user.user
+    update["edited_message"]["chat"] = {"id": user.user_id, "first_name": "H", "type": "private"}
+    update["edited_message"]["edit_date"] = update["edited_message"]["date"] + 30
+    for _ in range(3):
+        update["update_id"] = next(_updates)
+        assert (await world.post(copy.deepcopy(update))).status_code == 200
+    assert await user.replies() == []
+
+
+async def test_an_announcement_too_short_to_mean_anything_is_asked_for_again(
+    world: World,
+) -> None:
+    peter = TelegramUser(world, user_id=CHAIR)
+    await world.post(peter.update(text_update("/announce x", user=chair())))
+    assert "What is the announcement" in await peter.texts()
+
+
+async def test_the_poller_skips_an_unreadable_update_and_goes_on(world: World) -> None:
+    assert world.services.telegram_bot is not None
+    assert world.services.telegram_updates is not None
+    user = TelegramUser(world)
+    world.fake.push_update({"message": {"message_id": 1, "date": 1, "text": "no chat"}})
+    world.fake.push_update(text_update("/start", user=user.user))
+    poller = TelegramPoller(world.services.telegram_bot, world.services.telegram_updates, timeout=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    try:
+        await world.fake.wait_for(lambda fake: fake.pending_updates == [], timeout=5)
+        for _ in range(50):
+            if await user.contact() is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert "language" in (await user.texts()).lower()

@@ -1,0 +1,475 @@
+"""SMS and WhatsApp end to end: webhook requests signed with Twilio's real RequestValidator,
+replies through the real twilio Client to a fake Twilio REST API, on SQLite and PostgreSQL.
+
+Each test texts from its own phone number, so contacts never meet across tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import yaml
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from bot import privacy
+from bot.app import create_app
+from bot.contacts import urn_hash
+from bot.deployment import import_file
+from bot.models import Case, Contact, InboundReceipt, OutboxMessage
+from bot.services import Services
+from bot.urns import parse
+from channels.twilio import TwilioChannel
+from tests import support
+from tests.fakes.twilio_api import FakeTwilio, signed
+from tests.support import DEMO, create_database, drop_database, wipe_activity
+
+PUBLIC = "https://bot.example.org"
+SMS_FROM = "+254711000000"
+WHATSAPP_FROM = "whatsapp:+14155238886"
+CHAIR = 4343430
+_numbers = itertools.count(254733000001)
+REFERENCE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
+
+
+def twilio_deployment(tmp: Path, member: str) -> Path:
+    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    for staff in data["staff"]:
+        if staff["email"] == "peter@baraza.example":
+            staff["telegram_user_id"] = CHAIR
+    for forum in data["forums"]:
+        if forum["key"] == "eastleigh-cpf":
+            forum["members"] = [member]
+    path = tmp / "twilio.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+MEMBER = "+254799000555"
+
+
+@pytest.fixture(scope="session")
+def fake_twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+async def twilio_app(
+    backend: str, fake_twilio: FakeTwilio, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[FastAPI]:
+    tmp = tmp_path_factory.mktemp(f"twilio-{backend}")
+    url = await create_database(backend, tmp)
+    settings = support.test_settings(
+        url,
+        tmp,
+        PUBLIC_BASE_URL=PUBLIC,
+        TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
+        TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
+        TWILIO_SMS_FROM=SMS_FROM,
+        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
+        TWILIO_API_URL=fake_twilio.url,
+        TWILIO_SMS_RATE=1000,
+        TWILIO_WHATSAPP_RATE=1000,
+    )
+    app = create_app(settings, workers=False)
+    try:
+        async with app.router.lifespan_context(app):
+            services: Services = app.state.services
+            async with services.sessions() as db, db.begin():
+                languages = set(services.runtime.catalogs.languages)
+                await import_file(db, twilio_deployment(tmp, f"tel:{MEMBER}"), languages)
+            yield app
+    finally:
+        await drop_database(url)
+
+
+@dataclass
+class World:
+    services: Services
+    fake: FakeTwilio
+    client: httpx.AsyncClient
+
+    async def post(
+        self, path: str, params: dict[str, str], *, token: str | None = None, **headers: str
+    ) -> httpx.Response:
+        signature = signed(PUBLIC + path, params, token or self.fake.auth_token)
+        return await self.client.post(
+            path,
+            content=urlencode(params),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                **signature,
+                **headers,
+            },
+        )
+
+    async def deliver(self, within: float = 8.0) -> None:
+        sender = self.services.sender()
+        deadline = time.monotonic() + within
+        while True:
+            await sender.drain()
+            async with self.services.sessions() as db:
+                waiting = await db.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(
+                        OutboxMessage.status.in_(("pending", "sending")),
+                        OutboxMessage.channel.in_(("sms", "whatsapp")),
+                    )
+                )
+            if not waiting or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.05)
+
+    async def count(self, model: Any) -> int:
+        async with self.services.sessions() as db:
+            return int(await db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+async def world(twilio_app: FastAPI, fake_twilio: FakeTwilio) -> AsyncIterator[World]:
+    services: Services = twilio_app.state.services
+    privacy.configure(services.settings.resolve_data_key())
+    await wipe_activity(services)
+    fake_twilio.reset()
+    for name in ("sms", "whatsapp"):
+        channel = services.channels[name]
+        assert isinstance(channel, TwilioChannel)
+        channel.throttle_seconds = 0.2  # Twilio's 429 has no Retry-After; tests need not wait 2 s
+    transport = httpx.ASGITransport(app=twilio_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.5:8000") as client:
+        yield World(services, fake_twilio, client)
+
+
+@dataclass
+class Phone:
+    world: World
+    channel: str = "sms"
+    number: str = field(default_factory=lambda: f"+{next(_numbers)}")
+    seen: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"whatsapp:{self.number}" if self.channel == "whatsapp" else self.number
+
+    @property
+    def urn(self) -> str:
+        return f"whatsapp:{self.number}" if self.channel == "whatsapp" else f"tel:{self.number}"
+
+    def params(self, body: str = "", **extra: str) -> dict[str, str]:
+        sid = "SM" + secrets.token_hex(16)
+        params = {
+            "ToCountry": "KE",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "Body": body,
+            "To": WHATSAPP_FROM if self.channel == "whatsapp" else SMS_FROM,
+            "NumSegments": "1",
+            "MessageSid": sid,
+            "AccountSid": self.world.fake.account_sid,
+            "From": self.address,
+            "ApiVersion": "2010-04-01",
+        }
+        if self.channel == "whatsapp":
+            params.update(ProfileName="Halima", WaId=self.number.lstrip("+"))
+        params.update(extra)
+        return params
+
+    async def text(self, body: str = "", **extra: str) -> httpx.Response:
+        response = await self.world.post(
+            f"/webhooks/twilio/{self.channel}", self.params(body, **extra)
+        )
+        assert response.status_code == 200, response.text
+        return response
+
+    async def replies(self) -> list[str]:
+        await self.world.deliver()
+        bodies = self.world.fake.bodies(self.address)
+        new, self.seen = bodies[self.seen :], len(bodies)
+        return new
+
+    async def last(self) -> str:
+        replies = await self.replies()
+        return replies[-1] if replies else ""
+
+    async def contact(self) -> Contact | None:
+        async with self.world.services.sessions() as db:
+            found: Contact | None = await db.scalar(
+                select(Contact).where(Contact.urn_hash == urn_hash(parse(self.urn)))
+            )
+            return found
+
+
+async def report(phone: Phone) -> str:
+    """A whole report in English by typed numbers; returns the reference code."""
+    for answer in ("hello", "1", "1"):
+        await phone.text(answer)
+        await phone.replies()
+    await phone.text("theft")
+    await phone.replies()
+    await phone.text("Eastleigh")
+    await phone.replies()
+    await phone.text("Two shops broken into on First Avenue last night.")
+    await phone.replies()
+    await phone.text("1")  # stay anonymous
+    await phone.replies()
+    await phone.text("yes")
+    done = "\n".join(await phone.replies())
+    found = REFERENCE.search(done)
+    assert found, done
+    return found.group(1)
+
+
+# ------------------------------------------------------------------ the gate
+
+
+async def test_unsigned_or_wrongly_signed_requests_get_403_and_nothing_is_stored(
+    world: World,
+) -> None:
+    phone = Phone(world)
+    params = phone.params("hello")
+    for headers in ({}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}):
+        response = await world.client.post(
+            "/webhooks/twilio/sms",
+            content=urlencode(params),
+            headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        )
+        assert response.status_code == 403
+    wrong = await world.post("/webhooks/twilio/sms", params, token="f" * 32)
+    assert wrong.status_code == 403
+    tampered = dict(params, Body="something else")
+    signature = signed(PUBLIC + "/webhooks/twilio/sms", params, world.fake.auth_token)
+    response = await world.client.post(
+        "/webhooks/twilio/sms",
+        content=urlencode(tampered),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signature},
+    )
+    assert response.status_code == 403
+    assert await world.count(InboundReceipt) == 0
+    assert await phone.contact() is None
+    assert world.fake.messages == []
+
+
+async def test_a_signed_message_gets_empty_twiml_and_the_reply_goes_through_the_outbox(
+    world: World,
+) -> None:
+    phone = Phone(world)
+    response = await phone.text("hello")
+    assert response.headers["content-type"].startswith("text/xml")
+    assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    replies = await phone.replies()
+    assert len(replies) == 1 and "1 English" in replies[0] and "2 Français" in replies[0]
+
+
+async def test_malformed_fields_get_a_clear_400(world: World) -> None:
+    phone = Phone(world)
+    response = await world.post("/webhooks/twilio/sms", phone.params("hi", NumMedia="lots"))
+    assert response.status_code == 400 and "NumMedia" in response.json()["detail"]
+    response = await world.post("/webhooks/twilio/sms", phone.params("hi", From="not-a-number"))
+    assert response.status_code == 400 and "From" in response.json()["detail"]
+    assert await world.count(InboundReceipt) == 0
+
+
+async def test_a_duplicate_message_sid_is_answered_once(world: World) -> None:
+    phone = Phone(world)
+    params = phone.params("hello")
+    for _ in range(3):
+        assert (await world.post("/webhooks/twilio/sms", params)).status_code == 200
+    assert len(await phone.replies()) == 1
+
+
+# -------------------------------------------------------------- conversations
+
+
+async def test_a_full_report_over_sms_with_numbered_menus(world: World) -> None:
+    phone = Phone(world)
+    code = await report(phone)
+    async with world.services.sessions() as db:
+        case = await db.scalar(select(Case).where(Case.reference == code.replace("-", "")))
+        rows = list(
+            (
+                await db.execute(select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+            ).scalars()
+        )
+    assert case is not None and case.channel == "sms" and case.queue == "forum"
+    assert all(r.segments and r.segments >= 1 for r in rows if r.status == "sent")
+
+
+async def test_a_full_report_over_whatsapp(world: World) -> None:
+    phone = Phone(world, channel="whatsapp")
+    await report(phone)
+    assert all(m.from_ == WHATSAPP_FROM for m in world.fake.to(phone.address))
+
+
+async def test_typos_and_words_pick_options_on_sms(world: World) -> None:
+    phone = Phone(world)
+    await phone.text("hello")
+    await phone.replies()
+    await phone.text("english")
+    assert "1 Report a concern" in await phone.last()
+    await phone.text("repot a concern")  # a close misspelling
+    assert "Theft" in await phone.last()
+
+
+async def test_whatsapp_buttons_locations_and_media(world: World) -> None:
+    phone = Phone(world, channel="whatsapp")
+    await phone.text("hello")
+    await phone.replies()
+    await phone.text("English", ButtonPayload="en", ButtonText="English")
+    await phone.replies()
+    await phone.text("Report", ButtonPayload="report", ButtonText="Report a concern")
+    await phone.replies()
+    await phone.text("", NumMedia="1", MediaContentType0="image/jpeg", MessageType="image")
+    assert "only reads text" in "\n".join(await phone.replies())
+    await phone.text("theft")
+    await phone.replies()
+    await phone.text("", Latitude="-1.2757", Longitude="36.8510", MessageType="location")
+    assert "what happened" in await phone.last()
+
+
+async def test_stop_is_confirmed_once_skips_announcements_and_start_resumes(
+    world: World,
+) -> None:
+    member = Phone(world, number=MEMBER)
+    await member.text("STOP")
+    assert len(await member.replies()) == 1
+    await member.text("stop")
+    await member.text("hello")
+    assert await member.replies() == []  # confirmed once, then silence
+    contact = await member.contact()
+    assert contact is not None and contact.opted_out
+
+    # The forum chair announces: the stopped member is skipped.
+    from bot.messages import InboundMessage
+
+    chair = InboundMessage(
+        channel="telegram",
+        urn=f"telegram:{CHAIR}",
+        provider_id=secrets.token_hex(8),
+        text="Meeting on Friday",
+        command="announce",
+    )
+    await world.services.receive(chair)
+    yes = InboundMessage(
+        channel="telegram", urn=f"telegram:{CHAIR}", provider_id=secrets.token_hex(8), text="yes"
+    )
+    await world.services.receive(yes)
+    async with world.services.sessions() as db:
+        announcements = await db.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "announcement")
+        )
+    assert announcements == 0
+    await member.text("START")
+    assert "Welcome back" in "\n".join(await member.replies())
+    contact = await member.contact()
+    assert contact is not None and not contact.opted_out
+
+
+# ------------------------------------------------------------ provider trouble
+
+
+async def test_a_429_storm_loses_nothing(world: World) -> None:
+    phone = Phone(world)
+    world.fake.fail_next(429, code=20429, times=4)
+    await phone.text("hello")
+    replies = await phone.replies()
+    assert len(replies) == 1
+    async with world.services.sessions() as db:
+        row = await db.scalar(select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+    assert row is not None and row.status == "sent" and row.attempts == 1
+
+
+async def test_error_21610_stops_the_contact(world: World) -> None:
+    phone = Phone(world)
+    world.fake.unsubscribe(phone.address)
+    await phone.text("hello")
+    await phone.replies()
+    contact = await phone.contact()
+    assert contact is not None and contact.opted_out
+
+
+async def test_a_freeform_whatsapp_message_outside_the_window_is_held_not_dropped(
+    world: World,
+) -> None:
+    phone = Phone(world, channel="whatsapp")
+    world.fake.whatsapp_window(phone.address, False)
+    await phone.text("hello")
+    await phone.replies()
+    async with world.services.sessions() as db:
+        row = await db.scalar(select(OutboxMessage).where(OutboxMessage.channel == "whatsapp"))
+    assert row is not None and row.status == "held" and "63016" in (row.last_error or "")
+
+
+async def test_status_callbacks_record_delivery(world: World) -> None:
+    phone = Phone(world)
+    await phone.text("hello")
+    await phone.replies()
+    sent = world.fake.to(phone.address)[-1]
+    for status in ("sent", "delivered", "sent"):  # a late "sent" does not undo "delivered"
+        callback = {
+            "MessageSid": sent.sid,
+            "MessageStatus": status,
+            "To": phone.address,
+            "From": SMS_FROM,
+            "AccountSid": world.fake.account_sid,
+            "ApiVersion": "2010-04-01",
+            "SmsSid": sent.sid,
+            "SmsStatus": status,
+        }
+        assert (await world.post("/webhooks/twilio/status", callback)).status_code == 204
+    async with world.services.sessions() as db:
+        row = await db.scalar(
+            select(OutboxMessage).where(OutboxMessage.provider_message_id == sent.sid)
+        )
+    assert row is not None and row.delivery_status == "delivered"
+    undelivered = dict(callback, MessageStatus="undelivered", ErrorCode="21610")
+    assert (await world.post("/webhooks/twilio/status", undelivered)).status_code == 204
+    contact = await phone.contact()
+    assert contact is not None and contact.opted_out
+    unsigned = await world.client.post("/webhooks/twilio/status", data=callback)
+    assert unsigned.status_code == 403
+
+
+async def test_forwarded_headers_count_only_when_trusted(world: World) -> None:
+    settings = world.services.settings
+    phone = Phone(world)
+    params = phone.params("hello")
+    behind_proxy = signed(
+        "https://proxy.example.org/webhooks/twilio/sms", params, world.fake.auth_token
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "proxy.example.org",
+        **behind_proxy,
+    }
+    public, trust = settings.public_base_url, settings.trust_forwarded
+    try:
+        settings.public_base_url = None
+        settings.trust_forwarded = False
+        refused = await world.client.post(
+            "/webhooks/twilio/sms", content=urlencode(params), headers=headers
+        )
+        settings.trust_forwarded = True
+        accepted = await world.client.post(
+            "/webhooks/twilio/sms", content=urlencode(params), headers=headers
+        )
+    finally:
+        settings.public_base_url, settings.trust_forwarded = public, trust
+    assert (refused.status_code, accepted.status_code) == (403, 200)
