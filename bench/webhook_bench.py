@@ -234,9 +234,7 @@ async def steady(port: int, users: Users, rate: float, seconds: float) -> list[f
         delay = target - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        ready = next(
-            (i for i, (_, t) in enumerate(walking) if t is None or t.done()), None
-        )
+        ready = next((i for i, (_, t) in enumerate(walking) if t is None or t.done()), None)
         if ready is None or not walking[ready][0]:
             if ready is not None:
                 walking.pop(ready)
@@ -269,7 +267,9 @@ async def measure(args: argparse.Namespace, key: str, tmp: Path) -> None:
     ratio = results["baraza"] / results["bare"]
     print(f"inbound Telegram webhook under uvicorn, one core, {args.concurrency} connections")
     print(f"  bare FastAPI endpoint  {results['bare']:7.0f} updates/s")
-    print(f"  Baraza on SQLite       {results['baraza']:7.0f} updates/s  (each a conversation step)")
+    print(
+        f"  Baraza on SQLite       {results['baraza']:7.0f} updates/s  (each a conversation step)"
+    )
     print(f"  ratio                  {ratio:7.0%}   (target >= 40%)")
     ms = [x * 1000 for x in latencies]
     print(

@@ -42,7 +42,7 @@ def main(verbose: bool) -> None:
     if not verbose:  # schema upgrades are silent unless something is wrong
         logging.getLogger("alembic").setLevel(logging.WARNING)
     # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token.
-    for chatty in ("httpx", "httpcore"):
+    for chatty in ("httpx", "httpcore", "twilio.http_client"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

@@ -41,7 +41,7 @@ from channels.base import (
 )
 from channels.sms_segments import count_segments, transliterate
 
-TWILIO_API_ROOT = "https://api.twilio.com"
+TWILIO_HOST = re.compile(r"^https://api(\.[a-z0-9-]+)*\.twilio\.com")
 UNSUBSCRIBED = 21610
 OUTSIDE_WINDOW = 63016
 THROTTLE_SECONDS = 2.0  # Twilio's 429 carries no Retry-After
@@ -64,15 +64,13 @@ class RootedHttpClient(TwilioHttpClient):
         self.api_url = api_url.rstrip("/")
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        if url.startswith(TWILIO_API_ROOT):
-            url = self.api_url + url[len(TWILIO_API_ROOT) :]
+        # api.twilio.com, or api.<edge>.<region>.twilio.com when TWILIO_EDGE/REGION are set
+        url = TWILIO_HOST.sub(self.api_url, url, count=1)
         return super().request(method, url, *args, **kwargs)
 
 
 def make_client(account_sid: str, auth_token: str, api_url: str) -> Client:
-    # environment={}: TWILIO_REGION/TWILIO_EDGE would move the host away from the root
-    # that TWILIO_API_URL replaces; the API root is ours to choose.
-    return Client(account_sid, auth_token, http_client=RootedHttpClient(api_url), environment={})
+    return Client(account_sid, auth_token, http_client=RootedHttpClient(api_url))
 
 
 # ------------------------------------------------------------------ inbound
