@@ -24,11 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.demo import open_demo  # noqa: E402
 from bot.conversation import handle_inbound  # noqa: E402
-from bot.deployment import import_file  # noqa: E402
 from bot.messages import InboundMessage  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.settings import Environment, Settings, generate_key  # noqa: E402
+from bot.settings import generate_key  # noqa: E402
 
 SCRIPT = ("hello", "1", "1", "1", "Eastleigh", "Two shops broken into last night.", "1", "yes")
 CASE_STEP = len(SCRIPT) - 1
@@ -41,15 +40,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def run(conversations: int, warmup: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="baraza-bench-"))
-    settings = Settings(
-        BARAZA_ENV=Environment.test,
-        DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
-        BARAZA_DATA_KEY=generate_key(),
-        BARAZA_VAR_DIR=tmp,
-    )
-    services = await Services.open(settings)
-    async with services.sessions() as db, db.begin():
-        await import_file(db, ROOT / "deployments" / "demo.yaml", {"en", "fr"})
+    services = await open_demo(tmp / "bench.db", generate_key())
 
     async def step(urn: str, text: str) -> float:
         started = time.perf_counter()

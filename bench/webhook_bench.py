@@ -60,41 +60,24 @@ def serve(kind: str, port: int, database: str) -> None:
     if kind == "bare":
         app = bare_app()
     else:
+        from bench.demo import bench_settings
         from bot.app import create_app
-        from bot.settings import Environment, Settings, generate_key
 
-        settings = Settings(
-            BARAZA_ENV=Environment.test,
-            DATABASE_URL=f"sqlite:///{database}",
-            BARAZA_DATA_KEY=os.environ["BENCH_KEY"],
-            BARAZA_VAR_DIR=Path(database).parent,
+        settings = bench_settings(
+            Path(database),
+            os.environ["BENCH_KEY"],
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_WEBHOOK_SECRET=SECRET,
             TELEGRAM_API_URL="http://127.0.0.1:9",  # never called: the sender is off
         )
-        del generate_key
         app = create_app(settings, workers=False)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 async def prepare_database(database: str, key: str) -> None:
-    from bot.deployment import import_file
-    from bot.services import Services
-    from bot.settings import Environment, Settings
+    from bench.demo import open_demo
 
-    async def run() -> None:
-        settings = Settings(
-            BARAZA_ENV=Environment.test,
-            DATABASE_URL=f"sqlite:///{database}",
-            BARAZA_DATA_KEY=key,
-            BARAZA_VAR_DIR=Path(database).parent,
-        )
-        services = await Services.open(settings)
-        async with services.sessions() as db, db.begin():
-            await import_file(db, ROOT / "deployments" / "demo.yaml", {"en", "fr"})
-        await services.close()
-
-    await run()
+    await (await open_demo(Path(database), key)).close()
 
 
 def free_port() -> int:

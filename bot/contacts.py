@@ -29,6 +29,21 @@ def urn_hash(urn: URN) -> str:
     return vault().lookup_hash(str(urn))
 
 
+async def stop_contact(
+    db: AsyncSession, *, contact_id: int | None = None, hashed: str | None = None
+) -> bool:
+    """Stop every message to a contact the provider says is gone (blocked the bot,
+    unsubscribed), as STOP would, without a confirmation that could not arrive.
+    True if they were reachable until now."""
+    which = Contact.id == contact_id if contact_id is not None else Contact.urn_hash == hashed
+    stopped = await db.execute(
+        update(Contact)
+        .where(which, Contact.opted_out.is_(False))
+        .values(opted_out=True, opted_out_at=utcnow())
+    )
+    return bool(getattr(stopped, "rowcount", 0))
+
+
 @dataclass
 class StoredSession:
     flow: str

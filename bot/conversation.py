@@ -20,13 +20,14 @@ from bot.contacts import (
     StoredSession,
     find_or_create_contact,
     save_contact,
+    stop_contact,
     urn_hash,
 )
 from bot.db import InsertIfAbsent
 from bot.directory import Directory
 from bot.i18n import RTL_LANGUAGES, msg
 from bot.messages import InboundMessage, OutboundMessage
-from bot.models import Contact, ConversationSession, InboundReceipt
+from bot.models import ConversationSession, InboundReceipt
 from bot.models.base import table, utcnow
 from bot.outbox import to_contact
 from bot.runtime import Runtime, TurnPorts
@@ -204,11 +205,5 @@ async def purge_expired_sessions(db: AsyncSession) -> int:
 
 
 async def contact_blocked_us(db: AsyncSession, urn: str) -> bool:
-    """The person blocked the bot (Telegram says so): stop everything to them, as STOP
-    would, without a confirmation that could not arrive. True if they were reachable."""
-    blocked = await db.execute(
-        update(Contact)
-        .where(Contact.urn_hash == urn_hash(parse(urn)), Contact.opted_out.is_(False))
-        .values(opted_out=True, opted_out_at=utcnow())
-    )
-    return bool(getattr(blocked, "rowcount", 0))
+    """The person blocked the bot (Telegram says so)."""
+    return await stop_contact(db, hashed=urn_hash(parse(urn)))

@@ -8,11 +8,11 @@ had closed marks the message held, so it is reported, not lost.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Contact, OutboxMessage
-from bot.models.base import utcnow
+from bot.contacts import stop_contact
+from bot.models import OutboxMessage
 
 PROGRESS = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5}
 FINAL = {"failed", "undelivered", "canceled"}
@@ -41,11 +41,7 @@ async def record_status(
         row.delivery_status = status
         row.error_code = (error_code or "")[:10] or None
     if error_code == UNSUBSCRIBED and row.contact_id is not None:
-        await db.execute(
-            update(Contact)
-            .where(Contact.id == row.contact_id, Contact.opted_out.is_(False))
-            .values(opted_out=True, opted_out_at=utcnow())
-        )
+        await stop_contact(db, contact_id=row.contact_id)
     elif error_code == OUTSIDE_WINDOW:
         row.status, row.last_error = "held", "outside WhatsApp's 24-hour window (63016)"
     return True

@@ -25,6 +25,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from bot.contacts import stop_contact
 from bot.messages import OutboundMessage
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
@@ -314,11 +315,7 @@ class Sender:
 
     async def _opt_out(self, contact_id: int) -> None:
         async with self.sessions() as db, db.begin():
-            await db.execute(
-                update(Contact)
-                .where(Contact.id == contact_id, Contact.opted_out.is_(False))
-                .values(opted_out=True, opted_out_at=utcnow())
-            )
+            await stop_contact(db, contact_id=contact_id)
 
     def wake(self) -> None:
         """Something new is in the outbox: look now rather than at the next poll."""

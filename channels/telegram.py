@@ -357,10 +357,13 @@ class TelegramChannel(Channel):
         self.limiter = limiter or telegram_limiter()
 
     async def _slot(self, chat: str, *, may_defer: bool) -> None:
-        while (wait := self.limiter.reserve(chat)) > 0:
-            if may_defer and wait > LONGEST_INLINE_WAIT:
+        if may_defer:
+            wait = self.limiter.reserve(chat)
+            if wait == 0:
+                return
+            if wait > LONGEST_INLINE_WAIT:
                 raise Throttled(wait, "chat rate limit")
-            await asyncio.sleep(wait)
+        await self.limiter.acquire(chat)
 
     async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
         chat_id = int(urn.path)

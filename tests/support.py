@@ -7,15 +7,22 @@ so a test reads exactly what a person would receive.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, select
+import yaml
+from fastapi import FastAPI
+from sqlalchemy import delete, func, select
 
+from bot.app import create_app
 from bot.contacts import urn_hash
 from bot.conversation import handle_inbound
 from bot.deployment import import_file
@@ -81,6 +88,57 @@ async def open_services(settings: Settings, deployment: Path | None = DEMO) -> S
         async with services.sessions() as db, db.begin():
             await import_file(db, deployment, set(services.runtime.catalogs.languages))
     return services
+
+
+def demo_with(tmp: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The demo deployment with a change of the test's (a chair's Telegram id, members...)."""
+    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp / "deployment.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@asynccontextmanager
+async def serving(
+    backend: str, tmp: Path, deployment: Path, **settings: Any
+) -> AsyncIterator[FastAPI]:
+    """The web app on a fresh database of ``backend``, started, with ``deployment`` imported."""
+    url = await create_database(backend, tmp)
+    app = create_app(test_settings(url, tmp, **settings), workers=False)
+    try:
+        async with app.router.lifespan_context(app):
+            services: Services = app.state.services
+            async with services.sessions() as db, db.begin():
+                await import_file(db, deployment, set(services.runtime.catalogs.languages))
+            yield app
+    finally:
+        await drop_database(url)
+
+
+async def deliver_all(services: Services, channels: tuple[str, ...], within: float = 8.0) -> None:
+    """Run the sender until nothing waits on ``channels`` (deferred messages included)."""
+    sender = services.sender()
+    deadline = time.monotonic() + within
+    while True:
+        await sender.drain()
+        async with services.sessions() as db:
+            waiting = await db.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status.in_(("pending", "sending")),
+                    OutboxMessage.channel.in_(channels),
+                )
+            )
+        if not waiting or time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def count_rows(services: Services, model: Any) -> int:
+    async with services.sessions() as db:
+        return int(await db.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def wipe_activity(services: Services) -> None:

@@ -14,19 +14,15 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from bot import privacy
-from bot.app import create_app
 from bot.contacts import urn_hash
-from bot.deployment import import_file
 from bot.models import Case, Contact, InboundReceipt, OutboxMessage
 from bot.ratelimit import KeyedLimiter, Limit
 from bot.services import Services
@@ -34,7 +30,7 @@ from bot.urns import parse
 from channels.telegram import TelegramChannel, TelegramPoller
 from tests import support
 from tests.fakes.telegram_api import FakeTelegram, load_update, text_update
-from tests.support import DEMO, create_database, drop_database, wipe_activity
+from tests.support import wipe_activity
 
 SECRET = "test-secret-0123456789abcdef"
 CHAIR = 4242420
@@ -44,9 +40,8 @@ _users = itertools.count(880000001)
 _updates = itertools.count(500000001)
 
 
-def telegram_deployment(tmp: Path) -> Path:
-    """The demo deployment, with a Telegram chair, a forum group and Telegram members."""
-    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+def with_telegram_people(data: dict[str, Any]) -> None:
+    """A Telegram chair, a forum group and Telegram members in the demo deployment."""
     for staff in data["staff"]:
         if staff["email"] == "peter@baraza.example":
             staff["telegram_user_id"] = CHAIR
@@ -54,9 +49,6 @@ def telegram_deployment(tmp: Path) -> Path:
         if forum["key"] == "eastleigh-cpf":
             forum["notify"] = f"telegram:{GROUP}"
             forum["members"] = [*forum["members"], *(f"telegram:{m}" for m in MEMBERS)]
-    path = tmp / "telegram.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -70,24 +62,15 @@ async def telegram_app(
     backend: str, fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FastAPI]:
     tmp = tmp_path_factory.mktemp(f"telegram-{backend}")
-    url = await create_database(backend, tmp)
-    settings = support.test_settings(
-        url,
+    async with support.serving(
+        backend,
         tmp,
+        support.demo_with(tmp, with_telegram_people),
         TELEGRAM_BOT_TOKEN=fake_telegram.token,
         TELEGRAM_API_URL=fake_telegram.url,
         TELEGRAM_WEBHOOK_SECRET=SECRET,
-    )
-    app = create_app(settings, workers=False)
-    try:
-        async with app.router.lifespan_context(app):
-            services: Services = app.state.services
-            async with services.sessions() as db, db.begin():
-                languages = set(services.runtime.catalogs.languages)
-                await import_file(db, telegram_deployment(tmp), languages)
-            yield app
-    finally:
-        await drop_database(url)
+    ) as app:
+        yield app
 
 
 @dataclass
@@ -115,28 +98,11 @@ class World:
             )
         return await self.client.post("/webhooks/telegram", json=update, headers=headers)
 
-    async def deliver(self, within: float = 8.0) -> None:
-        """Run the sender until nothing is waiting (deferred messages included)."""
-        sender = self.services.sender()
-        deadline = time.monotonic() + within
-        while True:
-            await sender.drain()
-            async with self.services.sessions() as db:
-                waiting = await db.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(
-                        OutboxMessage.status.in_(("pending", "sending")),
-                        OutboxMessage.channel == "telegram",
-                    )
-                )
-            if not waiting or time.monotonic() > deadline:
-                return
-            await asyncio.sleep(0.05)
+    async def deliver(self) -> None:
+        await support.deliver_all(self.services, ("telegram",))
 
     async def count(self, model: Any) -> int:
-        async with self.services.sessions() as db:
-            return int(await db.scalar(select(func.count()).select_from(model)) or 0)
+        return await support.count_rows(self.services, model)
 
 
 @pytest.fixture
@@ -579,13 +545,10 @@ async def test_a_non_chair_gets_the_menu_and_no_hint(world: World) -> None:
 # ------------------------------------------------------------------------ polling
 
 
-async def test_polling_hands_updates_to_the_same_pipeline_and_confirms_them(
-    world: World,
-) -> None:
+async def poll_until_known(world: World, user: TelegramUser) -> None:
+    """Run the poller until the fake's queue is drained and the user is a contact."""
     assert world.services.telegram_bot is not None
     assert world.services.telegram_updates is not None
-    user = TelegramUser(world)
-    world.fake.push_update(text_update("/start", user=user.user))
     poller = TelegramPoller(world.services.telegram_bot, world.services.telegram_updates, timeout=1)
     stop = asyncio.Event()
     task = asyncio.create_task(poller.run(stop))
@@ -600,6 +563,14 @@ async def test_polling_hands_updates_to_the_same_pipeline_and_confirms_them(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_polling_hands_updates_to_the_same_pipeline_and_confirms_them(
+    world: World,
+) -> None:
+    user = TelegramUser(world)
+    world.fake.push_update(text_update("/start", user=user.user))
+    await poll_until_known(world, user)
     assert "language" in (await user.texts()).lower()
     assert world.fake.calls_of("deleteWebhook")  # getUpdates needs no webhook
 
@@ -673,23 +644,8 @@ async def test_an_announcement_too_short_to_mean_anything_is_asked_for_again(
 
 
 async def test_the_poller_skips_an_unreadable_update_and_goes_on(world: World) -> None:
-    assert world.services.telegram_bot is not None
-    assert world.services.telegram_updates is not None
     user = TelegramUser(world)
     world.fake.push_update({"message": {"message_id": 1, "date": 1, "text": "no chat"}})
     world.fake.push_update(text_update("/start", user=user.user))
-    poller = TelegramPoller(world.services.telegram_bot, world.services.telegram_updates, timeout=1)
-    stop = asyncio.Event()
-    task = asyncio.create_task(poller.run(stop))
-    try:
-        await world.fake.wait_for(lambda fake: fake.pending_updates == [], timeout=5)
-        for _ in range(50):
-            if await user.contact() is not None:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    await poll_until_known(world, user)
     assert "language" in (await user.texts()).lower()

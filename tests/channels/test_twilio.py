@@ -6,34 +6,28 @@ Each test texts from its own phone number, so contacts never meet across tests.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 import secrets
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-import yaml
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from bot import privacy
-from bot.app import create_app
 from bot.contacts import urn_hash
-from bot.deployment import import_file
 from bot.models import Case, Contact, InboundReceipt, OutboxMessage
 from bot.services import Services
 from bot.urns import parse
 from channels.twilio import TwilioChannel
 from tests import support
 from tests.fakes.twilio_api import FakeTwilio, signed
-from tests.support import DEMO, create_database, drop_database, wipe_activity
+from tests.support import wipe_activity
 
 PUBLIC = "https://bot.example.org"
 SMS_FROM = "+254711000000"
@@ -43,17 +37,13 @@ _numbers = itertools.count(254733000001)
 REFERENCE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
 
 
-def twilio_deployment(tmp: Path, member: str) -> Path:
-    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+def with_chair_and_sms_member(data: dict[str, Any]) -> None:
     for staff in data["staff"]:
         if staff["email"] == "peter@baraza.example":
             staff["telegram_user_id"] = CHAIR
     for forum in data["forums"]:
         if forum["key"] == "eastleigh-cpf":
-            forum["members"] = [member]
-    path = tmp / "twilio.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
+            forum["members"] = [f"tel:{MEMBER}"]
 
 
 MEMBER = "+254799000555"
@@ -70,10 +60,10 @@ async def twilio_app(
     backend: str, fake_twilio: FakeTwilio, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FastAPI]:
     tmp = tmp_path_factory.mktemp(f"twilio-{backend}")
-    url = await create_database(backend, tmp)
-    settings = support.test_settings(
-        url,
+    async with support.serving(
+        backend,
         tmp,
+        support.demo_with(tmp, with_chair_and_sms_member),
         PUBLIC_BASE_URL=PUBLIC,
         TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
         TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
@@ -82,17 +72,8 @@ async def twilio_app(
         TWILIO_API_URL=fake_twilio.url,
         TWILIO_SMS_RATE=1000,
         TWILIO_WHATSAPP_RATE=1000,
-    )
-    app = create_app(settings, workers=False)
-    try:
-        async with app.router.lifespan_context(app):
-            services: Services = app.state.services
-            async with services.sessions() as db, db.begin():
-                languages = set(services.runtime.catalogs.languages)
-                await import_file(db, twilio_deployment(tmp, f"tel:{MEMBER}"), languages)
-            yield app
-    finally:
-        await drop_database(url)
+    ) as app:
+        yield app
 
 
 @dataclass
@@ -115,27 +96,11 @@ class World:
             },
         )
 
-    async def deliver(self, within: float = 8.0) -> None:
-        sender = self.services.sender()
-        deadline = time.monotonic() + within
-        while True:
-            await sender.drain()
-            async with self.services.sessions() as db:
-                waiting = await db.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(
-                        OutboxMessage.status.in_(("pending", "sending")),
-                        OutboxMessage.channel.in_(("sms", "whatsapp")),
-                    )
-                )
-            if not waiting or time.monotonic() > deadline:
-                return
-            await asyncio.sleep(0.05)
+    async def deliver(self) -> None:
+        await support.deliver_all(self.services, ("sms", "whatsapp"))
 
     async def count(self, model: Any) -> int:
-        async with self.services.sessions() as db:
-            return int(await db.scalar(select(func.count()).select_from(model)) or 0)
+        return await support.count_rows(self.services, model)
 
 
 @pytest.fixture

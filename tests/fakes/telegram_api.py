@@ -38,7 +38,6 @@ import json
 import math
 import re
 import secrets
-import socket
 import threading
 import time
 from collections import Counter, deque
@@ -49,15 +48,13 @@ from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+
+from tests.fakes.server import LocalServer
 
 __all__ = [
     "BOT_USERNAME",
@@ -575,7 +572,7 @@ def _reaches_chat(method: str) -> bool:
 Handler = Callable[[JSONDict], Any]
 
 
-class FakeTelegram:
+class FakeTelegram(LocalServer):
     """A local Telegram Bot API server (see the module docstring).
 
     ``strict=True`` also refuses what the real API refuses about the outside
@@ -583,6 +580,8 @@ class FakeTelegram:
     answering a callback query twice.  By default those are accepted, because
     updates delivered straight to a webhook never pass through the fake.
     """
+
+    name = "FakeTelegram"
 
     def __init__(
         self,
@@ -601,13 +600,10 @@ class FakeTelegram:
         self.enforce_limits = enforce_limits
         self.strict = strict
 
+        super().__init__()
         self._lock = threading.RLock()
         self._update_ids = itertools.count(1)
         self._last_update_id = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._port: int | None = None
         self._stopping = False
         self._waiters: set[asyncio.Event] = set()
         self._poll_generation = 0
@@ -671,12 +667,6 @@ class FakeTelegram:
         self._reset_state()
 
     @property
-    def url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeTelegram is not started")
-        return f"http://127.0.0.1:{self._port}"
-
-    @property
     def base_url(self) -> str:
         """What to pass as python-telegram-bot's ``base_url``."""
         return f"{self.url}/bot"
@@ -685,89 +675,12 @@ class FakeTelegram:
     def base_file_url(self) -> str:
         return f"{self.url}/file/bot"
 
-    def start(self) -> FakeTelegram:
-        if self._thread is not None:
-            return self
+    def _before_start(self) -> None:
         self._stopping = False
-        # proto must be IPPROTO_TCP, or asyncio skips TCP_NODELAY on accepted
-        # connections and every answer waits ~40 ms (Nagle vs. delayed ACK).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        app = Starlette(
-            routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST"])],
-        )
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        ready = threading.Event()
 
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            ready.set()
-            try:
-                loop.run_until_complete(server.serve(sockets=[sock]))
-            finally:
-                sock.close()
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-telegram", daemon=True)
-        self._thread.start()
-        ready.wait(5)
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._thread = None
-                raise RuntimeError("FakeTelegram did not start")
-            time.sleep(0.002)
-        return self
-
-    def stop(self) -> None:
-        thread, server = self._thread, self._server
-        if thread is None or server is None:
-            return
+    def _before_stop(self) -> None:
         self._stopping = True
         self._wake_pollers()
-        server.should_exit = True
-        thread.join(10)
-        self._thread = None
-        self._server = None
-        self._loop = None
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeTelegram:
-        return self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     # -- inspection ---------------------------------------------------------------
 
@@ -824,25 +737,6 @@ class FakeTelegram:
                 shown = shown[:197] + "..."
             lines.append(f"  +{call.at - origin:7.3f}s {call.status} {call.method} {shown}")
         return "\n".join(lines)
-
-    async def wait_for(
-        self,
-        predicate: Callable[[FakeTelegram], Any],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the documented helper signature
-        *,
-        interval: float = 0.01,
-    ) -> Any:
-        """Poll until ``predicate(fake)`` is truthy and return its value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate(self)
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"FakeTelegram: condition not met within {timeout}s; calls:\n{self.summary()}"
-                )
-            await asyncio.sleep(interval)
 
     # -- steering -----------------------------------------------------------------
 

@@ -57,30 +57,27 @@ import copy
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+from tests.fakes.server import LocalServer
 
 __all__ = [
     "API_VERSION",
@@ -346,7 +343,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 # -- the server ---------------------------------------------------------------------
 
 
-class FakeTwilio:
+class FakeTwilio(LocalServer):
     """A local Twilio Messages API (see the module docstring).
 
     ``window_errors`` decides how a freeform WhatsApp message into a closed
@@ -355,6 +352,9 @@ class FakeTwilio:
     the stored resource becomes ``failed`` with ``error_code`` 63016 — the way
     Twilio reports it in status callbacks.
     """
+
+    name = "FakeTwilio"
+    methods = ("GET", "POST", "DELETE")
 
     def __init__(
         self,
@@ -366,10 +366,8 @@ class FakeTwilio:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._default_window_errors = window_errors
+        super().__init__()
         self._lock = threading.RLock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
         self._reset_state()
 
     # -- lifecycle ----------------------------------------------------------------
@@ -391,90 +389,6 @@ class FakeTwilio:
         """Forget messages, requests, faults, unsubscriptions, closed windows,
         templates and delays."""
         self._reset_state()
-
-    @property
-    def url(self) -> str:
-        """The API root, standing in for ``https://api.twilio.com``."""
-        if self._port is None:
-            raise RuntimeError("FakeTwilio is not started")
-        return f"http://127.0.0.1:{self._port}"
-
-    def start(self) -> FakeTwilio:
-        if self._thread is not None:
-            return self
-        # proto must be IPPROTO_TCP, or asyncio skips TCP_NODELAY on accepted
-        # connections and every answer waits ~40 ms (Nagle vs. delayed ACK).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self._port = sock.getsockname()[1]
-        app = Starlette(
-            routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST", "DELETE"])],
-        )
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(server.serve(sockets=[sock]))
-            finally:
-                sock.close()
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-twilio", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._thread = None
-                raise RuntimeError("FakeTwilio did not start")
-            time.sleep(0.002)
-        return self
-
-    def stop(self) -> None:
-        thread, server = self._thread, self._server
-        if thread is None or server is None:
-            return
-        server.should_exit = True
-        thread.join(10)
-        self._thread = None
-        self._server = None
-
-    def __enter__(self) -> FakeTwilio:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeTwilio:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     # -- inspection ---------------------------------------------------------------
 
@@ -520,25 +434,6 @@ class FakeTwilio:
                 f"  +{call.at - origin:7.3f}s {call.status}{code} {call.method} {call.path} {shown}"
             )
         return "\n".join(lines)
-
-    async def wait_for(
-        self,
-        predicate: Callable[[FakeTwilio], Any],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the documented helper signature
-        *,
-        interval: float = 0.01,
-    ) -> Any:
-        """Poll until ``predicate(fake)`` is truthy and return its value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate(self)
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"FakeTwilio: condition not met within {timeout}s; requests:\n{self.summary()}"
-                )
-            await asyncio.sleep(interval)
 
     # -- steering -----------------------------------------------------------------
 
