@@ -134,13 +134,14 @@ async def send_announcement(ctx: ActionContext) -> ActionResult:
         if member.opted_out:
             continue
         language = member.language or ctx.directory.default_language
-        body = ctx.catalogs.text(
-            language,
-            msg("announce.message"),
-            forum=ctx.directory.localized(forum.names, language),
-            text=text,
+        forum_name = ctx.directory.localized(forum.names, language)
+        body = ctx.catalogs.text(language, msg("announce.message"), forum=forum_name, text=text)
+        message = OutboundMessage(
+            text=body,
+            language=language,
+            rtl=language in RTL_LANGUAGES,
+            meta={"forum": forum_name, "announcement": text},  # a template's variables
         )
-        message = OutboundMessage(text=body, language=language, rtl=language in RTL_LANGUAGES)
         recipients.append((member.id, member.channel, member.urn_hash, message))
     queued = await to_contacts(ctx.db, recipients, kind="announcement")
     ctx.vars.pop("announcement", None)

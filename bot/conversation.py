@@ -27,7 +27,7 @@ from bot.db import InsertIfAbsent
 from bot.directory import Directory
 from bot.i18n import RTL_LANGUAGES, msg
 from bot.messages import InboundMessage, OutboundMessage
-from bot.models import ConversationSession, InboundReceipt
+from bot.models import ConversationSession, InboundReceipt, OutboxMessage
 from bot.models.base import table, utcnow
 from bot.outbox import to_contact
 from bot.runtime import Runtime, TurnPorts
@@ -41,6 +41,7 @@ KEYWORD_COMMANDS = {"start", "stop", "menu", "help", "language"}
 CHAIR_COMMANDS = {"announce": "announce", "members": "members"}
 TOUCH_EVERY = timedelta(seconds=60)  # last_inbound_at precision: enough for the 24-hour window
 FORGET_EXPIRED_AFTER = timedelta(days=7)
+KEEP_HELD = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ async def _converse(
     now = utcnow()
     if contact.last_inbound_at is None or now - contact.last_inbound_at > TOUCH_EVERY:
         contact.last_inbound_at = now
+        await release_held(db, contact.id, now)
     ports = TurnPorts(runtime, directory, db, contact)
     keyword, start = _intent(message, ports, directory, contact)
     language = contact.language or directory.default_language
@@ -149,6 +151,27 @@ def _intent(
     if message.button is None and not message.edited:
         return ports.keyword(message.text), None
     return None, None
+
+
+_OUTBOX = table(OutboxMessage)
+_RELEASE_HELD = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.contact_id == bindparam("held_contact"),
+        _OUTBOX.c.status == "held",
+        _OUTBOX.c.created_at >= bindparam("held_since"),
+    )
+    .values(status="pending", next_attempt_at=bindparam("held_now"), claimed_by=None)
+)
+
+
+async def release_held(db: AsyncSession, contact_id: int, now: datetime) -> None:
+    """The person wrote: what waited for them (WhatsApp's window had closed) goes now,
+    unless it is older than a week and no longer news."""
+    await db.execute(
+        _RELEASE_HELD,
+        {"held_contact": contact_id, "held_since": now - KEEP_HELD, "held_now": now},
+    )
 
 
 _SESSIONS = table(ConversationSession)

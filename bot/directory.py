@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from bot.models import (
     StaffUser,
     UnitArea,
 )
+from channels.base import ChannelTemplates, Template
 
 
 def pick_name(names: dict[str, str], language: str, fallback: str) -> str:
@@ -91,6 +93,8 @@ class Directory:
     rules: tuple[Rule, ...]
     # Telegram user hash of a chair -> the forums they chair (for chair commands).
     chairs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Per channel: the provider templates the deployment configured (WhatsApp).
+    templates: dict[str, ChannelTemplates] = field(default_factory=dict)
     areas_by_key: dict[str, AreaInfo] = field(init=False)
     categories_by_key: dict[str, CategoryInfo] = field(init=False)
     categories_by_id: dict[int, CategoryInfo] = field(init=False)
@@ -228,7 +232,23 @@ async def load_directory(db: AsyncSession) -> Directory:
         unit_coverage={k: tuple(v) for k, v in unit_coverage.items()},
         rules=rules,
         chairs={k: tuple(v) for k, v in chairs.items()},
+        templates=channel_templates(deployment.whatsapp),
     )
+
+
+def channel_templates(whatsapp: dict[str, Any] | None) -> dict[str, ChannelTemplates]:
+    """The deployment file's ``whatsapp`` section, as the sender hands it to the channel."""
+    if not whatsapp:
+        return {}
+    return {
+        "whatsapp": ChannelTemplates(
+            by_kind={
+                (t["kind"], t["language"]): Template(t["content_sid"], dict(t["variables"]))
+                for t in whatsapp.get("templates", [])
+            },
+            menus={int(n): sid for n, sid in whatsapp.get("quick_replies", {}).items()},
+        )
+    }
 
 
 class DirectoryCache:

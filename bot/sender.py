@@ -17,7 +17,7 @@ import os
 import random
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -26,11 +26,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.contacts import stop_contact
+from bot.directory import DirectoryCache
 from bot.messages import OutboundMessage
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
 from bot.urns import URN, parse
-from channels.base import Channel, ContactStopped, Held, SendError, Throttled
+from channels.base import (
+    NO_TEMPLATES,
+    Channel,
+    ContactStopped,
+    Envelope,
+    Held,
+    SendError,
+    Throttled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +63,7 @@ class _Job:
     attempts: int
     urn: URN
     message: OutboundMessage
+    envelope: Envelope
 
 
 class Sender:
@@ -67,8 +77,10 @@ class Sender:
         claim_timeout: timedelta = timedelta(minutes=5),
         worker_id: str | None = None,
         concurrency: int = 8,
+        directories: DirectoryCache | None = None,
     ) -> None:
         self.sessions = sessions
+        self.directories = directories or DirectoryCache()
         self.channels = dict(channels)
         self.max_attempts = max_attempts
         self.batch = batch
@@ -161,25 +173,33 @@ class Sender:
                 total += handled
         return total
 
-    async def _recipient(self, db: AsyncSession, row: OutboxMessage) -> tuple[URN | None, str]:
+    async def _recipient(
+        self, db: AsyncSession, row: OutboxMessage
+    ) -> tuple[URN | None, str, Envelope]:
+        """Where the row goes (None and why not, when it must not go), and its envelope."""
+        unknown = Envelope(kind=row.kind)
         if row.contact_id is not None:
             contact = await db.get(Contact, row.contact_id)
             if contact is None:
-                return None, "contact deleted"
+                return None, "contact deleted", unknown
             if contact.opted_out and row.kind not in SENDS_EVEN_WHEN_STOPPED:
-                return None, "contact stopped"
-            return parse(contact.urn), ""
+                return None, "contact stopped", unknown
+            seen = Envelope(kind=row.kind, last_inbound_at=contact.last_inbound_at, tracked=True)
+            return parse(contact.urn), "", seen
         if row.staff_id is None:
-            return (parse(row.address), "") if row.address else (None, "no address")
+            return (
+                (parse(row.address), "", unknown) if row.address else (None, "no address", unknown)
+            )
         staff = await db.get(StaffUser, row.staff_id)
         if staff is None or not staff.address or not staff.active:
-            return None, "staff member has no address"
-        return parse(staff.address), ""
+            return None, "staff member has no address", unknown
+        return parse(staff.address), "", unknown
 
     async def _prepare(self, ids: list[int]) -> list[_Job]:
         """Read what to send and to whom, in one short transaction; skip the unsendable."""
         jobs: list[_Job] = []
         async with self.sessions() as db, db.begin():
+            templates = (await self.directories.get(db)).templates
             rows = {
                 row.id: row
                 for row in (
@@ -190,7 +210,7 @@ class Sender:
                 row = rows.get(row_id)
                 if row is None or row.status != "sending":
                     continue
-                urn, why_not = await self._recipient(db, row)
+                urn, why_not, envelope = await self._recipient(db, row)
                 if urn is None:
                     row.status, row.last_error = "skipped", why_not
                     continue
@@ -203,6 +223,7 @@ class Sender:
                         row.attempts,
                         urn,
                         OutboundMessage.from_json(row.payload),
+                        replace(envelope, templates=templates.get(row.channel, NO_TEMPLATES)),
                     )
                 )
         return jobs
@@ -224,7 +245,7 @@ class Sender:
         channel = self.channels[job.channel]
         attempts = job.attempts + 1
         try:
-            result = await channel.deliver(job.urn, job.message)
+            result = await channel.deliver(job.urn, job.message, job.envelope)
         except ContactStopped as exc:
             await self._record(job.row_id, attempts, "failed", f"contact stopped: {exc}")
             if job.contact_id is not None:

@@ -130,6 +130,7 @@ class Services:
             self.sessions,
             self.channels if channels is None else channels,
             max_attempts=self.settings.send_max_attempts,
+            directories=self.runtime.directories,
         )
 
     async def purge(self) -> None:

@@ -9,7 +9,9 @@ without buttons, so a simple channel implements ``deliver`` and nothing else.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.messages import OutboundMessage
 from bot.urns import URN
@@ -64,6 +66,62 @@ class SendResult:
     segments: int | None = None  # what an SMS cost, in segments
 
 
+@dataclass(frozen=True)
+class Template:
+    """A provider-approved message (WhatsApp's Content templates) and how to fill it:
+    ``variables`` maps each placeholder ("1", "2" ...) to a field of the message, "text"
+    for its whole text or a key of its ``meta``."""
+
+    content_sid: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def values(self, message: OutboundMessage) -> dict[str, str]:
+        fields = {**{k: str(v) for k, v in message.meta.items()}, "text": message.text}
+        return {slot: fields.get(name, "") for slot, name in self.variables.items()}
+
+
+@dataclass(frozen=True)
+class ChannelTemplates:
+    """What a deployment configured for one channel: templates per message kind and
+    language, and quick-reply menus by their number of buttons."""
+
+    by_kind: Mapping[tuple[str, str], Template] = field(default_factory=dict)
+    menus: Mapping[int, str] = field(default_factory=dict)
+
+    def for_kind(self, kind: str, language: str) -> Template | None:
+        return self.by_kind.get((kind, language))
+
+
+NO_TEMPLATES = ChannelTemplates()
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the sender knows about a message beyond its content, for channels whose
+    rules depend on it (WhatsApp's 24-hour window): why it is sent, when the person
+    last wrote (``tracked`` False for staff and group addresses, where nobody knows),
+    and the deployment's templates for the channel."""
+
+    kind: str = "reply"
+    last_inbound_at: datetime | None = None
+    tracked: bool = False
+    templates: ChannelTemplates = NO_TEMPLATES
+
+
+DIRECT = Envelope()
+
+# A choice travels as its number where its value cannot ("#2"): Telegram's 64-byte
+# callback data, WhatsApp quick-reply ids fixed in a template. Every step reads it.
+POSITION_PREFIX = "#"
+
+
+def read_button(data: str) -> tuple[str, str | None]:
+    """Inbound button data as (text, button): a position reads as the typed number."""
+    if data.startswith(POSITION_PREFIX):
+        return data.removeprefix(POSITION_PREFIX), None
+    return "", data
+
+
 def numbered_menu(message: OutboundMessage) -> str:
     """The text form of a message with choices: "1 Report a concern" per line."""
     if not message.choices:
@@ -109,5 +167,7 @@ class Channel(ABC):
         return message.text if self.capabilities.buttons else numbered_menu(message)
 
     @abstractmethod
-    async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
+    async def deliver(
+        self, urn: URN, message: OutboundMessage, envelope: Envelope = DIRECT
+    ) -> SendResult:
         """Send one message; raise a ``SendError`` subclass on failure."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.messages import OutboundMessage
 from bot.urns import URN
-from channels.base import Capabilities, Channel, SendError, SendResult
+from channels.base import DIRECT, Capabilities, Channel, Envelope, SendError, SendResult
 
 
 @dataclass
@@ -28,7 +28,9 @@ class CollectingChannel(Channel):
     sent: list[Sent] = field(default_factory=list)
     failures: list[SendError] = field(default_factory=list)
 
-    async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
+    async def deliver(
+        self, urn: URN, message: OutboundMessage, envelope: Envelope = DIRECT
+    ) -> SendResult:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(Sent(str(urn), message, self.render(message)))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from bot.messages import InboundMessage, OutboundMessage
 from bot.urns import URN
-from channels.base import Capabilities, Channel, SendResult
+from channels.base import DIRECT, Capabilities, Channel, Envelope, SendResult
 
 
 class ConsoleChannel(Channel):
@@ -27,6 +27,8 @@ class ConsoleChannel(Channel):
             channel="console", urn=str(urn), provider_id=uuid.uuid4().hex, text=line
         )
 
-    async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
+    async def deliver(
+        self, urn: URN, message: OutboundMessage, envelope: Envelope = DIRECT
+    ) -> SendResult:
         self.write(self.render(message))
         return SendResult(provider_message_id=None)

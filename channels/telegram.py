@@ -47,13 +47,17 @@ from bot.messages import Choice, InboundMessage, Location, MediaKind, OutboundMe
 from bot.ratelimit import KeyedLimiter, Limit
 from bot.urns import URN, parse
 from channels.base import (
+    DIRECT,
+    POSITION_PREFIX,
     Capabilities,
     Channel,
     ConnectionFailed,
     ContactStopped,
+    Envelope,
     PermanentFailure,
     SendResult,
     Throttled,
+    read_button,
     split_text,
 )
 
@@ -66,7 +70,6 @@ COMMANDS = ("start", "menu", "help", "language", "stop", "announce", "members")
 # What the bot asks Telegram for: nothing else is handled, so nothing else is sent.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CALLBACK_DATA_BYTES = 64
-POSITION_PREFIX = "#"  # callback data for a choice whose value is too long: its number
 MEDIA: tuple[tuple[str, MediaKind], ...] = (
     ("photo", "image"),
     ("sticker", "sticker"),
@@ -169,15 +172,14 @@ def _from_callback(update_id: int, query: CallbackQuery) -> ParsedUpdate:
     chat = query.message.chat if query.message else None
     if query.data is None or (chat is not None and chat.type != ChatType.PRIVATE):
         return ParsedUpdate(update_id, callback_query_id=query.id)
-    data = query.data
-    position = data.removeprefix(POSITION_PREFIX)
+    # A choice too long for callback data travels as its number, which every step reads.
+    text, button = read_button(query.data)
     inbound = InboundMessage(
         channel="telegram",
         urn=_urn(query.from_user.id),
         provider_id=str(update_id),
-        # A choice too long for callback data travels as its number, which every step reads.
-        text=position if data.startswith(POSITION_PREFIX) else "",
-        button=None if data.startswith(POSITION_PREFIX) else data,
+        text=text,
+        button=button,
     )
     return ParsedUpdate(update_id, inbound, callback_query_id=query.id)
 
@@ -365,7 +367,9 @@ class TelegramChannel(Channel):
                 raise Throttled(wait, "chat rate limit")
         await self.limiter.acquire(chat)
 
-    async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
+    async def deliver(
+        self, urn: URN, message: OutboundMessage, envelope: Envelope = DIRECT
+    ) -> SendResult:
         chat_id = int(urn.path)
         parts = split_text(message.text, self.capabilities.max_text)
         sent: Message | None = None

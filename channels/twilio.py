@@ -9,15 +9,21 @@ here from Twilio's form fields; their signatures are checked in ``bot.webhooks``
 Twilio's answers map onto the sender's errors: 429 is throttling (wait, do not
 count an attempt), 5xx and network trouble are retried with backoff, 21610 means
 the person unsubscribed (stop them), 63016 means a WhatsApp freeform message
-outside the 24-hour window (held, not dropped), any other 4xx is permanent.
+outside the 24-hour window, any other 4xx is permanent.
+
+WhatsApp takes freeform text only within 24 hours of the person's last message.
+Outside it, a message goes as the deployment's approved template for its kind and
+language, or is held (kept, reported, sent when they next write), never dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -26,18 +32,24 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.messages import InboundMessage, Location, MediaKind, OutboundMessage
+from bot.models.base import utcnow
 from bot.ratelimit import KeyedLimiter, Limit
 from bot.urns import URN, InvalidURN, parse
 from channels.base import (
+    DIRECT,
     Capabilities,
     Channel,
+    ChannelTemplates,
     ConnectionFailed,
     ContactStopped,
+    Envelope,
     Held,
     PermanentFailure,
     SendError,
     SendResult,
+    Template,
     Throttled,
+    read_button,
 )
 from channels.sms_segments import count_segments, transliterate
 
@@ -48,6 +60,10 @@ THROTTLE_SECONDS = 2.0  # Twilio's 429 carries no Retry-After
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
 MAX_BODY = 1600  # Twilio's own limit for one inbound message
 SMS_MAX = 1600  # what one outbound SMS body may carry (Twilio concatenates up to 10 segments)
+WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
+WINDOW_MARGIN = timedelta(minutes=5)  # last_inbound_at is kept to the minute
+BUTTON_TITLE = 20  # characters on a WhatsApp quick-reply button
+TEMPLATE_VARIABLE = 1024  # characters in one content variable
 
 
 class OutsideWindow(Held):
@@ -116,9 +132,13 @@ def parse_inbound(channel: str, form: Mapping[str, str]) -> InboundMessage:
             location = Location(float(form["Latitude"]), float(form["Longitude"]))
         except (KeyError, ValueError) as exc:
             raise BadRequest("Latitude/Longitude are not a place") from exc
-    button = form.get("ButtonPayload") or None
-    if button is not None and len(button) > 256:
+    payload = form.get("ButtonPayload") or None
+    if payload is not None and len(payload) > 256:
         raise BadRequest("ButtonPayload is too long")
+    button = None
+    if payload is not None:  # a quick-reply menu's "#2" reads as the typed number
+        position, button = read_button(payload)
+        body = position or body
     media = _media_kind(form.get("MediaContentType0", "")) if media_count else None
     return InboundMessage(
         channel=channel,
@@ -162,24 +182,76 @@ class TwilioChannel(Channel):
     def _address(self, urn: URN) -> str:
         return f"whatsapp:{urn.path}" if urn.scheme == "whatsapp" else urn.path
 
-    def _create(self, to: str, body: str) -> Any:
-        values: dict[str, Any] = {"to": to, "from_": self.config.sender, "body": body}
+    def _create(self, fields: dict[str, Any]) -> Any:
+        values: dict[str, Any] = {"from_": self.config.sender, **fields}
         if self.config.status_callback:
             values["status_callback"] = self.config.status_callback
         return self.client.messages.create(**values)
 
-    async def deliver(self, urn: URN, message: OutboundMessage) -> SendResult:
+    async def _send(self, urn: URN, fields: dict[str, Any]) -> str:
+        """One message resource created at Twilio, at the sender's rate; its sid."""
         await self.limiter.acquire(self.config.sender)
-        body = self.body(message)
         try:
-            created = await asyncio.to_thread(self._create, self._address(urn), body)
+            created = await asyncio.to_thread(self._create, {"to": self._address(urn), **fields})
         except TwilioRestException as exc:
             raise _error(exc, self.throttle_seconds) from exc
         except TwilioException as exc:
             raise ConnectionFailed(str(exc)) from exc
         except OSError as exc:  # requests' connection errors are OSErrors
             raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
-        return SendResult(provider_message_id=created.sid, segments=count_segments(body).count)
+        return str(created.sid)
+
+    async def deliver(
+        self, urn: URN, message: OutboundMessage, envelope: Envelope = DIRECT
+    ) -> SendResult:
+        if urn.scheme != "whatsapp":
+            body = self.body(message)
+            sid = await self._send(urn, {"body": body})
+            return SendResult(provider_message_id=sid, segments=count_segments(body).count)
+        template = envelope.templates.for_kind(envelope.kind, message.language)
+        if window_open(envelope) is False:
+            if template is None:
+                raise OutsideWindow(
+                    f"WhatsApp window closed and no template for {envelope.kind!r} "
+                    f"in {message.language!r}"
+                )
+            return SendResult(await self._send(urn, _as_template(template, message)))
+        try:
+            return SendResult(await self._send(urn, self._freeform(message, envelope.templates)))
+        except OutsideWindow:  # Twilio knew better than our clock: 63016
+            if template is None:
+                raise
+            return SendResult(await self._send(urn, _as_template(template, message)))
+
+    def _freeform(self, message: OutboundMessage, templates: ChannelTemplates) -> dict[str, Any]:
+        """Text, or a quick-reply menu where the deployment has one for this many choices
+        and every label fits on a WhatsApp button."""
+        menu = templates.menus.get(len(message.choices)) if message.choices else None
+        if menu and all(len(c.label) <= BUTTON_TITLE for c in message.choices):
+            labels = {str(n): c.label for n, c in enumerate(message.choices, 2)}
+            return {
+                "content_sid": menu,
+                "content_variables": json.dumps({"1": message.text, **labels}, ensure_ascii=False),
+            }
+        return {"body": self.body(message)}
+
+
+def window_open(envelope: Envelope, now: datetime | None = None) -> bool | None:
+    """Whether WhatsApp takes a freeform message now; None when nobody knows (a staff
+    or group address we never hear from)."""
+    if not envelope.tracked:
+        return None
+    if envelope.last_inbound_at is None:
+        return False
+    return (now or utcnow()) - envelope.last_inbound_at < WINDOW - WINDOW_MARGIN
+
+
+def _as_template(template: Template, message: OutboundMessage) -> dict[str, Any]:
+    variables = {k: v[:TEMPLATE_VARIABLE] for k, v in template.values(message).items()}
+    return {
+        "content_sid": template.content_sid,
+        "content_variables": json.dumps(variables, ensure_ascii=False),
+    }
 
 
 def _error(exc: TwilioRestException, throttle_seconds: float) -> SendError:

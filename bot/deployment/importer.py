@@ -175,6 +175,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
         languages=list(info.languages),
         default_language=info.default_language,
         programme_queue=info.programme_queue,
+        whatsapp=spec.whatsapp.model_dump(mode="json"),
     )
 
     areas = await _by(db, Area, "key")

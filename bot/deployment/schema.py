@@ -124,6 +124,29 @@ class RuleSpec(_Strict):
     unit: Key | None = None
 
 
+ContentSid = Annotated[str, Field(pattern=r"^HX[0-9a-f]{32}$")]
+Placeholder = Annotated[str, Field(pattern=r"^[1-9][0-9]?$")]
+MessageField = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+
+class TemplateSpec(_Strict):
+    """An approved WhatsApp template for one kind of message the system starts, in one
+    language; ``variables`` fill its placeholders from the message ("text" or a named
+    field such as "forum")."""
+
+    kind: Key
+    language: Language
+    content_sid: ContentSid
+    variables: dict[Placeholder, MessageField] = {"1": "text"}
+
+
+class WhatsAppSpec(_Strict):
+    templates: list[TemplateSpec] = []
+    # Quick-reply content templates by number of buttons: body {{1}}, button titles
+    # {{2}}..{{n+1}}, button ids "#1".."#n" (WhatsApp allows 3 in session unapproved).
+    quick_replies: dict[Annotated[int, Field(ge=1, le=10)], ContentSid] = {}
+
+
 class DeploymentFile(_Strict):
     deployment: DeploymentInfo
     areas: list[AreaSpec] = Field(min_length=1)
@@ -132,6 +155,7 @@ class DeploymentFile(_Strict):
     protection_units: list[UnitSpec] = []
     categories: list[CategorySpec] = Field(min_length=1)
     routing: list[RuleSpec] = []
+    whatsapp: WhatsAppSpec = WhatsAppSpec()
 
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -225,4 +249,12 @@ def cross_check(spec: DeploymentFile, available_languages: set[str]) -> list[Pro
             problems.append((("routing", i, "forum"), f"unknown forum {rule.forum!r}"))
         if rule.unit is not None and rule.unit not in units:
             problems.append((("routing", i, "unit"), f"unknown unit {rule.unit!r}"))
+    seen_templates: set[tuple[str, str]] = set()
+    for i, template in enumerate(spec.whatsapp.templates):
+        where = ("whatsapp", "templates", i)
+        if template.language not in info.languages:
+            problems.append(((*where, "language"), "must be one of the deployment's languages"))
+        if (template.kind, template.language) in seen_templates:
+            problems.append((where, f"a second template for {template.kind}/{template.language}"))
+        seen_templates.add((template.kind, template.language))
     return problems

@@ -7,6 +7,8 @@ loaded from the deployment file by ``baraza import`` and read by routing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +26,8 @@ class Deployment(Base):
     default_language: Mapped[str] = mapped_column(String(16))
     programme_queue: Mapped[str] = mapped_column(String(200))
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # The deployment file's ``whatsapp`` section: templates and quick-reply menus.
+    whatsapp: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Area(Base):

@@ -19,7 +19,13 @@ from bot.models.outbox import PRIORITY_NOTIFICATION, PRIORITY_REPLY
 from bot.sender import Sender
 from bot.services import Services
 from bot.urns import parse
-from channels.base import ConnectionFailed, ContactStopped, PermanentFailure, Throttled
+from channels.base import (
+    DIRECT,
+    ConnectionFailed,
+    ContactStopped,
+    PermanentFailure,
+    Throttled,
+)
 from channels.collecting import CollectingChannel
 from tests.support import Person
 
@@ -314,11 +320,11 @@ class GatedChannel(CollectingChannel):
         super().__init__()
         self.entered, self.gate = asyncio.Event(), asyncio.Event()
 
-    async def deliver(self, urn, message):  # type: ignore[no-untyped-def]
+    async def deliver(self, urn, message, envelope=DIRECT):  # type: ignore[no-untyped-def]
         if message.text == "first":
             self.entered.set()
             await self.gate.wait()
-        return await super().deliver(urn, message)
+        return await super().deliver(urn, message, envelope)
 
 
 async def test_a_second_sender_does_not_overtake_a_delivery_in_progress(

@@ -11,17 +11,20 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import privacy
 from bot.contacts import urn_hash
+from bot.messages import InboundMessage
 from bot.models import Case, Contact, InboundReceipt, OutboxMessage
+from bot.models.base import utcnow
 from bot.services import Services
 from bot.urns import parse
 from channels.twilio import TwilioChannel
@@ -37,16 +40,30 @@ _numbers = itertools.count(254733000001)
 REFERENCE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
 
 
-def with_chair_and_sms_member(data: dict[str, Any]) -> None:
+MEMBER = "+254799000555"
+WHATSAPP_MEMBER = "+254799000666"
+ANNOUNCEMENT_TEMPLATE = "HX" + "a1" * 16
+TWO_BUTTONS = "HX" + "b2" * 16
+
+
+def with_chair_members_and_templates(data: dict[str, Any]) -> None:
     for staff in data["staff"]:
         if staff["email"] == "peter@baraza.example":
             staff["telegram_user_id"] = CHAIR
     for forum in data["forums"]:
         if forum["key"] == "eastleigh-cpf":
-            forum["members"] = [f"tel:{MEMBER}"]
-
-
-MEMBER = "+254799000555"
+            forum["members"] = [f"tel:{MEMBER}", f"whatsapp:{WHATSAPP_MEMBER}"]
+    data["whatsapp"] = {
+        "templates": [  # English only: a French member outside the window is held
+            {
+                "kind": "announcement",
+                "language": "en",
+                "content_sid": ANNOUNCEMENT_TEMPLATE,
+                "variables": {"1": "forum", "2": "announcement"},
+            }
+        ],
+        "quick_replies": {2: TWO_BUTTONS},  # yes/no, anonymous/named
+    }
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +80,7 @@ async def twilio_app(
     async with support.serving(
         backend,
         tmp,
-        support.demo_with(tmp, with_chair_and_sms_member),
+        support.demo_with(tmp, with_chair_members_and_templates),
         PUBLIC_BASE_URL=PUBLIC,
         TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
         TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
@@ -109,6 +126,9 @@ async def world(twilio_app: FastAPI, fake_twilio: FakeTwilio) -> AsyncIterator[W
     privacy.configure(services.settings.resolve_data_key())
     await wipe_activity(services)
     fake_twilio.reset()
+    # What WhatsApp shows for the templates the deployment names.
+    fake_twilio.template(ANNOUNCEMENT_TEMPLATE, "News from {{1}}: {{2}}")
+    fake_twilio.template(TWO_BUTTONS, "{{1}}\n\n1 {{2}}\n2 {{3}}")
     for name in ("sms", "whatsapp"):
         channel = services.channels[name]
         assert isinstance(channel, TwilioChannel)
@@ -177,6 +197,31 @@ class Phone:
                 select(Contact).where(Contact.urn_hash == urn_hash(parse(self.urn)))
             )
             return found
+
+
+async def announce(world: World, text: str) -> None:
+    """The Eastleigh forum's chair announces ``text`` over Telegram, and confirms."""
+    for command, body in (("announce", text), (None, "yes")):
+        await world.services.receive(
+            InboundMessage(
+                channel="telegram",
+                urn=f"telegram:{CHAIR}",
+                provider_id=secrets.token_hex(8),
+                text=body,
+                command=command,
+            )
+        )
+
+
+async def member_state(world: World, number: str, **values: Any) -> None:
+    """Set a forum member's contact as a test needs it (they persist across tests)."""
+    fresh = {"opted_out": False, "opted_out_at": None, "language": None, "last_inbound_at": None}
+    async with world.services.sessions() as db, db.begin():
+        await db.execute(
+            update(Contact)
+            .where(Contact.urn_hash == urn_hash(parse(f"whatsapp:{number}")))
+            .values(**{**fresh, **values})
+        )
 
 
 async def report(phone: Phone) -> str:
@@ -319,25 +364,15 @@ async def test_stop_is_confirmed_once_skips_announcements_and_start_resumes(
     assert contact is not None and contact.opted_out
 
     # The forum chair announces: the stopped member is skipped.
-    from bot.messages import InboundMessage
-
-    chair = InboundMessage(
-        channel="telegram",
-        urn=f"telegram:{CHAIR}",
-        provider_id=secrets.token_hex(8),
-        text="Meeting on Friday",
-        command="announce",
-    )
-    await world.services.receive(chair)
-    yes = InboundMessage(
-        channel="telegram", urn=f"telegram:{CHAIR}", provider_id=secrets.token_hex(8), text="yes"
-    )
-    await world.services.receive(yes)
+    await announce(world, "Meeting on Friday")
     async with world.services.sessions() as db:
         announcements = await db.scalar(
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.kind == "announcement")
+            .where(
+                OutboxMessage.kind == "announcement",
+                OutboxMessage.recipient_hash == urn_hash(parse(member.urn)),
+            )
         )
     assert announcements == 0
     await member.text("START")
@@ -373,12 +408,108 @@ async def test_a_freeform_whatsapp_message_outside_the_window_is_held_not_droppe
     world: World,
 ) -> None:
     phone = Phone(world, channel="whatsapp")
-    world.fake.whatsapp_window(phone.address, False)
     await phone.text("hello")
+    await phone.replies()  # the language menu, as quick-reply buttons
+    world.fake.whatsapp_window(phone.address, False)  # WhatsApp disagrees with our clock
+    await phone.text("1")
     await phone.replies()
     async with world.services.sessions() as db:
-        row = await db.scalar(select(OutboxMessage).where(OutboxMessage.channel == "whatsapp"))
-    assert row is not None and row.status == "held" and "63016" in (row.last_error or "")
+        row = await db.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == "whatsapp")
+            .order_by(OutboxMessage.id.desc())
+        )
+    assert row is not None and row.kind == "reply"
+    assert row.status == "held" and "63016" in (row.last_error or "")
+
+
+async def test_an_announcement_to_a_member_last_seen_30_hours_ago_goes_as_a_template(
+    world: World,
+) -> None:
+    member = Phone(world, channel="whatsapp", number=WHATSAPP_MEMBER)
+    await member_state(world, WHATSAPP_MEMBER, last_inbound_at=utcnow() - timedelta(hours=30))
+    await announce(world, "Meeting on Friday at the chief's camp")
+    await world.deliver()
+    sent = world.fake.to(member.address)
+    assert len(sent) == 1 and sent[0].content_sid == ANNOUNCEMENT_TEMPLATE
+    assert sent[0].content_variables == {
+        "1": "Eastleigh Community Policing Forum",
+        "2": "Meeting on Friday at the chief's camp",
+    }
+    assert "Body" not in sent[0].params  # a template, not freeform text
+
+
+async def test_a_member_who_never_wrote_gets_the_template_too(world: World) -> None:
+    member = Phone(world, channel="whatsapp", number=WHATSAPP_MEMBER)
+    await member_state(world, WHATSAPP_MEMBER)  # imported from the deployment, never wrote
+    await announce(world, "Patrol volunteers needed")
+    await world.deliver()
+    assert [m.content_sid for m in world.fake.to(member.address)] == [ANNOUNCEMENT_TEMPLATE]
+
+
+async def test_with_no_template_in_their_language_it_is_held_until_they_write(
+    world: World,
+) -> None:
+    member = Phone(world, channel="whatsapp", number=WHATSAPP_MEMBER)
+    await member_state(
+        world, WHATSAPP_MEMBER, language="fr", last_inbound_at=utcnow() - timedelta(hours=30)
+    )
+    await announce(world, "Réunion vendredi")
+    await world.deliver()
+    assert world.fake.to(member.address) == []
+    async with world.services.sessions() as db:
+        held = (await db.scalars(select(OutboxMessage).where(OutboxMessage.status == "held"))).all()
+    assert len(held) == 1 and held[0].kind == "announcement"
+    assert "no template for 'announcement' in 'fr'" in (held[0].last_error or "")
+    # They write again: the window is open, and what waited goes, freeform, in order.
+    await member.text("bonjour")
+    replies = await member.replies()
+    assert any("Réunion vendredi" in body for body in replies)
+    async with world.services.sessions() as db:
+        assert await db.scalar(select(func.count()).where(OutboxMessage.status == "held")) == 0
+
+
+async def test_when_twilio_says_the_window_closed_the_template_goes_instead(
+    world: World,
+) -> None:
+    member = Phone(world, channel="whatsapp", number=WHATSAPP_MEMBER)
+    await member_state(world, WHATSAPP_MEMBER, last_inbound_at=utcnow() - timedelta(hours=2))
+    world.fake.whatsapp_window(member.address, False)  # our clock disagrees with WhatsApp's
+    await announce(world, "Market day moved to Thursday")
+    await world.deliver()
+    refused, accepted = world.fake.to(member.address), None
+    accepted = [m for m in refused if m.content_sid == ANNOUNCEMENT_TEMPLATE]
+    assert len(accepted) == 1
+    assert accepted[0].content_variables == {
+        "1": "Eastleigh Community Policing Forum",
+        "2": "Market day moved to Thursday",
+    }
+    attempts = [call for call in world.fake.requests if call.to == member.address]
+    assert [call.code for call in attempts] == [63016, None]
+
+
+async def test_two_choices_go_as_quick_replies_and_a_tapped_button_answers(
+    world: World,
+) -> None:
+    phone = Phone(world, channel="whatsapp")
+    for answer in ("hello", "1", "1", "theft", "Eastleigh"):
+        await phone.text(answer)
+        await phone.replies()
+    await phone.text("Two shops broken into on First Avenue last night.")
+    await phone.replies()
+    asked = world.fake.to(phone.address)[-1]
+    assert asked.content_sid == TWO_BUTTONS and "Body" not in asked.params
+    assert asked.content_variables is not None
+    assert asked.content_variables["1"].startswith("Do you want to stay anonymous?")
+    assert (asked.content_variables["2"], asked.content_variables["3"]) == (
+        "Stay anonymous",
+        "Give my name",
+    )
+    # The main menu's labels do not all fit on a button: it stays numbered text.
+    first = world.fake.to(phone.address)[1]  # after the language menu
+    assert first.content_sid is None and "1 Report a concern" in (first.body or "")
+    await phone.text("Stay anonymous", ButtonPayload="#1", MessageType="button")
+    assert "Please check your report" in await phone.last()
 
 
 async def test_status_callbacks_record_delivery(world: World) -> None:

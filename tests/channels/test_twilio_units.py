@@ -3,11 +3,14 @@ Twilio's form fields one by one."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from bot.messages import Location
+from bot.messages import Location, OutboundMessage
+from channels.base import Envelope, Template, read_button
 from channels.sms_segments import count_segments, is_gsm7, transliterate
-from channels.twilio import BadRequest, parse_inbound
+from channels.twilio import BadRequest, parse_inbound, window_open
 
 SID = "SM" + "0123456789abcdef" * 2
 
@@ -102,3 +105,48 @@ def test_malformed_fields_are_named(channel: str, fields: dict[str, str], proble
         fields = {"From": "whatsapp:+258841234567", **fields}
     with pytest.raises(BadRequest, match=problem):
         parse_inbound(channel, form(**fields))
+
+
+# ------------------------------------------------ WhatsApp's window and templates
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("envelope", "expected"),
+    [
+        (Envelope(tracked=True, last_inbound_at=NOW - timedelta(hours=1)), True),
+        (Envelope(tracked=True, last_inbound_at=NOW - timedelta(hours=23, minutes=54)), True),
+        # last_inbound_at is kept to the minute: the last minutes are not trusted
+        (Envelope(tracked=True, last_inbound_at=NOW - timedelta(hours=23, minutes=56)), False),
+        (Envelope(tracked=True, last_inbound_at=NOW - timedelta(hours=30)), False),
+        (Envelope(tracked=True, last_inbound_at=None), False),  # never wrote
+        (Envelope(tracked=False), None),  # a staff or group address: nobody knows
+    ],
+)
+def test_the_window_is_open_for_24_hours_after_the_person_wrote(
+    envelope: Envelope, expected: bool | None
+) -> None:
+    assert window_open(envelope, NOW) is expected
+
+
+def test_a_template_takes_its_variables_from_the_message() -> None:
+    message = OutboundMessage(text="Whole text", meta={"forum": "Eastleigh", "when": 3})
+    template = Template("HX" + "0" * 32, {"1": "forum", "2": "when", "3": "text", "4": "gone"})
+    assert template.values(message) == {"1": "Eastleigh", "2": "3", "3": "Whole text", "4": ""}
+
+
+def test_a_button_position_reads_as_the_typed_number() -> None:
+    assert read_button("#2") == ("2", None)
+    assert read_button("anonymous") == ("", "anonymous")
+    form = {
+        "MessageSid": SID,
+        "From": "whatsapp:+254700000001",
+        "To": "whatsapp:+14155238886",
+        "Body": "Stay anonymous",
+        "ButtonPayload": "#1",
+    }
+    tapped = parse_inbound("whatsapp", form)
+    assert (tapped.text, tapped.button) == ("1", None)
+    form["ButtonPayload"] = "anonymous"
+    assert parse_inbound("whatsapp", form).button == "anonymous"

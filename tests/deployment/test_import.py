@@ -93,6 +93,8 @@ def edit(old: str, new: str) -> str:
     return BASE.replace(old, new)
 
 
+SID = "HX" + "0f" * 16  # a Twilio Content SID
+
 # (id, file text, the needle on the offending line, field path, message fragment)
 BAD_FILES: list[tuple[str, str, str, str, str]] = [
     (
@@ -136,6 +138,38 @@ BAD_FILES: list[tuple[str, str, str, str, str]] = [
         "languages: [en, fr, xx]",
         "deployment.languages[2]",
         "no catalog for language 'xx'",
+    ),
+    (
+        "template-in-a-language-not-spoken",
+        BASE
+        + "whatsapp:\n  templates:\n    - kind: announcement\n      language: sw\n"
+        + "      content_sid: "
+        + SID
+        + "\n",
+        "language: sw",
+        "whatsapp.templates[0].language",
+        "must be one of the deployment's languages",
+    ),
+    (
+        "template-twice",
+        BASE
+        + "whatsapp:\n  templates:\n"
+        + "    - {kind: announcement, language: en, content_sid: "
+        + SID
+        + "}\n"
+        + "    - {kind: announcement,  language: en, content_sid: "
+        + SID
+        + "}\n",
+        "- {kind: announcement,  language: en",
+        "whatsapp.templates[1]",
+        "a second template for announcement/en",
+    ),
+    (
+        "template-sid-malformed",
+        BASE + "whatsapp:\n  quick_replies: {2: SM123}\n",
+        "quick_replies",
+        "whatsapp.quick_replies[2]",
+        "String should match pattern",
     ),
     (
         "invalid-yaml",

@@ -1,0 +1,24 @@
+"""whatsapp templates: the deployment file's templates and quick-reply menus
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-21
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("deployment", sa.Column("whatsapp", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("deployment", "whatsapp")
