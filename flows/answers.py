@@ -15,6 +15,7 @@ from bot.messages import Choice
 from bot.text import fold
 
 FUZZY_CUTOFF = 82
+MIN_OPTION_WORD = 4
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY"
 REFERENCE_LENGTH = 6
 _REFERENCE = re.compile(rf"^[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$")
@@ -32,6 +33,10 @@ def match_choice(text: str, button: str | None, choices: Sequence[Choice]) -> Ch
     for choice in choices:
         if folded in (fold(choice.label), fold(choice.value)):
             return choice
+    # One word of one label ("roubo" for "Roubo, furto ou assalto"), if no other has it.
+    by_word = [c for c in choices if folded in _words(c.label)]
+    if len(by_word) == 1:
+        return by_word[0]
     scored = sorted(
         ((fuzz.ratio(folded, fold(c.label)), i) for i, c in enumerate(choices)), reverse=True
     )
@@ -39,6 +44,11 @@ def match_choice(text: str, button: str | None, choices: Sequence[Choice]) -> Ch
     if scored and scored[0][0] >= FUZZY_CUTOFF and clear_lead:
         return choices[scored[0][1]]
     return None
+
+
+def _words(label: str) -> set[str]:
+    """The words of a label that can stand for it: long enough not to be "or", "de", "a"."""
+    return {word for word in re.split(r"[^\w]+", fold(label)) if len(word) >= MIN_OPTION_WORD}
 
 
 def match_word(text: str, words: Sequence[str]) -> bool:

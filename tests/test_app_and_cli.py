@@ -178,7 +178,7 @@ def test_import_twice_changes_nothing_the_second_time(cli_env: dict[str, str]) -
     assert second.strip().endswith("no changes")
     with database(cli_env) as db:
         [(forums,)] = db.execute("SELECT count(*) FROM forums")
-    assert forums == 3
+    assert forums == 4
 
 
 def test_import_of_a_broken_deployment_fails(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -108,7 +108,9 @@ MENU = (
         ("CHECK A REPORT", None, "status"), ("Status", None, "status"),
         ("repot a concern", None, "report"), ("get hlep", None, "help"),
         ("4", None, None), ("0", None, None), ("", "unknown", None),
-        ("concern", None, None), ("xyzzy", None, None), ("🙂", None, None),
+        ("xyzzy", None, None), ("🙂", None, None),
+        ("concern", None, "report"), ("CHECK", None, "status"),  # one word of one label
+        ("a", None, None),  # too short to stand for an option
     ],
 )  # fmt: skip
 def test_match_choice(text: str, button: str | None, expected: str | None) -> None:
@@ -119,6 +121,7 @@ def test_match_choice(text: str, button: str | None, expected: str | None) -> No
 def test_match_choice_refuses_to_guess_between_close_labels() -> None:
     close = (Choice("a", "Report a concern"), Choice("b", "Report a concert"))
     assert match_choice("report a concer", None, close) is None
+    assert match_choice("report", None, close) is None  # a word both labels have
     assert match_choice("report a concert", None, close) == close[1]
 
 

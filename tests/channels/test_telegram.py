@@ -295,7 +295,7 @@ async def test_menus_are_inline_keyboards_in_the_contact_s_language(world: World
     user = TelegramUser(world)
     await user.say("/start")
     language = (await user.replies())[-1]
-    assert set(buttons(language)) == {"English", "Français"}
+    assert set(buttons(language)) == {"English", "Français", "Português"}
     await user.press(buttons(language)["Français"])
     menu = (await user.replies())[-1]
     assert "Signaler une préoccupation" in buttons(menu)

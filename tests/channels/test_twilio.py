@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from bot import privacy
 from bot.contacts import urn_hash
 from bot.messages import InboundMessage
-from bot.models import Case, Contact, InboundReceipt, OutboxMessage
+from bot.models import Case, Contact, Forum, InboundReceipt, OutboxMessage
 from bot.models.base import utcnow
 from bot.services import Services
 from bot.urns import parse
@@ -323,6 +323,45 @@ async def test_a_full_report_over_whatsapp(world: World) -> None:
     phone = Phone(world, channel="whatsapp")
     await report(phone)
     assert all(m.from_ == WHATSAPP_FROM for m in world.fake.to(phone.address))
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+async def test_a_full_report_in_portuguese(world: World, channel: str) -> None:
+    """A resident of Pemba reports in Portuguese; the case goes to Pemba's council, whose
+    focal point is told in Portuguese."""
+    phone = Phone(world, channel=channel)
+    await phone.text("Olá")
+    assert "Português" in await phone.last()  # the language menu, each in its own language
+    await phone.text("3")
+    assert "1 Comunicar uma preocupação" in await phone.last()
+    await phone.text("1")
+    assert "Qual é a sua preocupação?" in await phone.last()
+    await phone.text("roubo")
+    assert "Onde aconteceu?" in await phone.last()
+    await phone.text("Cariaco")  # without the accent
+    assert "Conte-nos" in await phone.last()
+    await phone.text("Assaltaram duas bancas no mercado ontem à noite.")
+    assert "Quer ficar anónimo?" in await phone.last()
+    await phone.text("1")
+    summary = await phone.last()
+    assert "Lugar: Cariacó" in summary and "Roubo, furto ou assalto" in summary
+    await phone.text("sim")
+    done = await phone.last()
+    found = REFERENCE.search(done)
+    assert found and done.startswith("Obrigado."), done
+    async with world.services.sessions() as db:
+        case = await db.scalar(
+            select(Case).where(Case.reference == found.group(1).replace("-", ""))
+        )
+        assert case is not None and case.language == "pt" and case.channel == channel
+        forum = await db.scalar(select(Forum).where(Forum.id == case.forum_id))
+        notice = await db.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.case_id == case.id, OutboxMessage.kind == "notification"
+            )
+        )
+    assert forum is not None and forum.key == "pemba-ccs"
+    assert notice is not None and "Nova preocupação" in notice.payload
 
 
 async def test_typos_and_words_pick_options_on_sms(world: World) -> None:
