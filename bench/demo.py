@@ -26,5 +26,6 @@ async def open_demo(database: Path, key: str) -> Services:
     """Services on a fresh SQLite file with the demo deployment imported."""
     services = await Services.open(bench_settings(database, key))
     async with services.sessions() as db, db.begin():
-        await import_file(db, ROOT / "deployments" / "demo.yaml", {"en", "fr"})
+        languages = set(services.runtime.catalogs.languages)
+        await import_file(db, ROOT / "deployments" / "demo.yaml", languages)
     return services

@@ -48,7 +48,7 @@ async def test_language_switch_mid_report_continues_where_it_was(person: Person)
     answer = await person.send("language")
     assert "Choisissez votre langue" in answer
     answer = await person.send("2")
-    assert "Je vous écrirai en français" in answer and "Où cela s'est-il passé" in answer
+    assert "Je vous répondrai dans cette langue" in answer and "Où cela s'est-il passé" in answer
     assert "Dites-nous" in await person.send("Eastleigh")
     contact = await person.contact()
     assert contact.language == "fr"

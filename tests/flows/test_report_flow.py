@@ -52,7 +52,7 @@ async def test_english_report_is_routed_to_the_forum_that_covers_the_place(
 async def test_french_report_reaches_niamey_and_speaks_french_throughout(person: Person) -> None:
     await person.send("bonjour")
     menu = await person.send("2")
-    assert "Je vous écrirai en français" in menu and "1 Signaler une préoccupation" in menu
+    assert "Je vous répondrai dans cette langue" in menu and "1 Signaler une préoccupation" in menu
     assert "Agression ou violence" in await person.send("1")
     assert "Où cela s'est-il passé" in await person.send("2")
     assert "Dites-nous" in await person.send("Gamkale")
