@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from requests import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -73,11 +75,25 @@ class OutsideWindow(Held):
 
 
 class RootedHttpClient(TwilioHttpClient):
-    """Sends every request to ``api_url`` instead of api.twilio.com (TWILIO_API_URL)."""
+    """Sends every request to ``api_url`` instead of api.twilio.com (TWILIO_API_URL), on a
+    keep-alive session of the calling thread's own: the sender calls Twilio from several
+    worker threads at once, and a ``requests.Session`` is not safe to share."""
 
     def __init__(self, api_url: str, timeout: float = 15.0) -> None:
+        self._local = threading.local()
         super().__init__(timeout=timeout)
         self.api_url = api_url.rstrip("/")
+
+    @property
+    def session(self) -> Session:
+        session: Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = Session()
+        return session
+
+    @session.setter
+    def session(self, _value: Session | None) -> None:
+        """Twilio's constructor assigns one shared session; each thread makes its own."""
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         # api.twilio.com, or api.<edge>.<region>.twilio.com when TWILIO_EDGE/REGION are set
