@@ -251,7 +251,8 @@ class Sender:
             if job.contact_id is not None:
                 await self._opt_out(job.contact_id)
             return "stopped"
-        except Held as exc:
+        except Held as exc:  # kept and reported, never dropped: an operator can act on it
+            log.warning("outbox row %s (%s) held: %s", job.row_id, job.envelope.kind, exc)
             await self._record(job.row_id, attempts, "held", str(exc))
             return "held"
         except Throttled as exc:  # being told to wait is not a failed attempt
