@@ -15,6 +15,7 @@ from babel.dates import format_date
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import protection
 from bot.cases import STATUS_MESSAGES, Report, find_own_case, open_case
 from bot.contacts import ContactRecord
 from bot.directory import Directory
@@ -73,6 +74,14 @@ async def lookup_case(ctx: ActionContext) -> ActionResult:
     if case is None:
         return ActionResult(outcome="not_found")
     language = ctx.language
+    if case.kind == "protection":  # no category word on a screen someone may see
+        return ActionResult(
+            outcome="protection",
+            vars={
+                "status": ctx.catalogs.text(language, STATUS_MESSAGES[case.status]),
+                "shared": "no" if case.consent_withdrawn_at else "yes",
+            },
+        )
     category = ctx.directory.categories_by_id.get(case.category_id)
     return ActionResult(
         outcome="found",
@@ -177,4 +186,11 @@ ACTIONS: dict[str, Action] = {
     "prepare_announcement": prepare_announcement,
     "send_announcement": send_announcement,
     "count_members": count_members,
+    "come_back_later": protection.come_back_later,
+    "emergency_numbers": protection.emergency_numbers,
+    "find_protection_unit": protection.find_protection_unit,
+    "needs_service_consent": protection.needs_service_consent,
+    "create_protection_case": protection.create_protection_case,
+    "protection_directory": protection.protection_directory,
+    "withdraw_consent": protection.withdraw_consent,
 }

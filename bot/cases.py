@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import ContactRecord
@@ -104,11 +104,7 @@ async def open_case(
         "created_at": now,
         "updated_at": now,
     }
-    while True:
-        reference = new_reference()
-        case_id = await _INSERT_CASE(db, {**values, "reference": reference})
-        if case_id is not None:
-            break
+    case_id, reference = await _insert_case(db, values)
     await db.execute(
         _INSERT_MESSAGE,
         {"case_id": case_id, "direction": "inbound", "body": report.description, "created_at": now},
@@ -116,6 +112,81 @@ async def open_case(
     opened = OpenedCase(case_id, reference, category.id, area.id if area else None, route)
     await notify_destination(db, directory, catalogs, opened)
     return opened
+
+
+async def _insert_case(db: AsyncSession, values: dict[str, Any]) -> tuple[int, str]:
+    while True:
+        reference = new_reference()
+        case_id = await _INSERT_CASE(db, {**values, "reference": reference})
+        if case_id is not None:
+            return int(case_id), reference
+
+
+async def open_protection_case(
+    db: AsyncSession,
+    directory: Directory,
+    catalogs: Catalogs,
+    contact: ContactRecord,
+    *,
+    category_key: str,
+    unit_id: int,
+    area_id: int | None,
+    help_type: str | None,
+    consent_service: bool,
+    description: str,
+    contact_method: str | None,
+    contact_time: str | None,
+    language: str,
+) -> OpenedCase:
+    """A protection case the survivor consented to, for one unit; its notification names
+    the code and the area, never the category or a word of what was said."""
+    category = directory.categories_by_key[category_key]
+    now = utcnow()
+    values = {
+        "kind": "protection",
+        "category_id": category.id,
+        "area_id": area_id,
+        "forum_id": None,
+        "unit_id": unit_id,
+        "queue": "unit",
+        "route_reason": "survivor_consent",
+        "status": "new",
+        "contact_id": contact.id,
+        "anonymous": True,
+        "reporter_name": None,
+        "description": description,
+        "language": language,
+        "channel": contact.channel,
+        "help_type": help_type,
+        "consent_service": consent_service,
+        "contact_method": contact_method,
+        "contact_time": contact_time if contact_method else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    case_id, reference = await _insert_case(db, values)
+    if description:
+        await db.execute(
+            _INSERT_MESSAGE,
+            {"case_id": case_id, "direction": "inbound", "body": description, "created_at": now},
+        )
+    route = Route("unit", unit_id=unit_id, reason="survivor_consent")
+    opened = OpenedCase(case_id, reference, category.id, area_id, route)
+    await notify_destination(db, directory, catalogs, opened)
+    return opened
+
+
+async def notify_withdrawal(
+    db: AsyncSession, directory: Directory, catalogs: Catalogs, case: Case
+) -> None:
+    """Tell the unit's focal points that consent was withdrawn: stop sharing the case."""
+    route = Route("unit", unit_id=case.unit_id)
+    for staff_id, language, address in (await db.execute(_recipients_query(route))).all():
+        text = catalogs.text(
+            language, msg("case.notify.withdrawn"), reference=format_reference(case.reference)
+        )
+        message = OutboundMessage(text=text, language=language)
+        await to_address(db, address, message, staff_id=staff_id, case_id=case.id)
 
 
 _STAFF = table(StaffUser)
@@ -131,8 +202,20 @@ def _recipients_query(route: Route) -> Select[Any]:
         )
     elif route.queue == "unit":
         unit_staff = table(UnitStaff)
-        query = query.join(unit_staff, unit_staff.c.staff_id == _STAFF.c.id).where(
-            unit_staff.c.unit_id == route.unit_id, unit_staff.c.role == "focal_point"
+        focal_points = (
+            select(unit_staff.c.staff_id)
+            .join(_STAFF, _STAFF.c.id == unit_staff.c.staff_id)
+            .where(
+                unit_staff.c.unit_id == route.unit_id,
+                unit_staff.c.role == "focal_point",
+                _STAFF.c.active.is_(True),
+            )
+        )
+        # Female focal points first, where the deployment marks them: only they are told.
+        women = focal_points.where(_STAFF.c.female.is_(True))
+        query = query.where(
+            _STAFF.c.id.in_(focal_points),
+            or_(~exists(women), _STAFF.c.female.is_(True)),
         )
     else:
         query = query.where(_STAFF.c.role == "admin")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import (
@@ -31,7 +31,9 @@ from bot.models import ConversationSession, InboundReceipt, OutboxMessage
 from bot.models.base import table, utcnow
 from bot.outbox import to_contact
 from bot.runtime import Runtime, TurnPorts
+from bot.text import fold
 from bot.urns import parse
+from channels.base import ERASE
 from flows.engine import Engine
 from flows.ports import Keyword, Turn
 from flows.state import SessionState
@@ -130,9 +132,58 @@ async def _converse(
         edited=message.edited,
     )
     result = await Engine(runtime.flows, ports).handle(turn, state, expired, start)
+    if result.quick_exit:
+        await erase_conversation(db, contact, result.left, message.message_ref, now)
+    elif result.sensitive and result.state is not None and message.message_ref:
+        result.state.vars.setdefault(TRAIL, []).append(message.message_ref)
     await _save_state(db, runtime, contact.id, row, result.state, now)
-    await to_contact(db, contact, result.replies)
+    kind = "protection" if result.sensitive else "reply"
+    await to_contact(db, contact, result.replies, kind=kind)
     return InboundOutcome(contact_id=contact.id, replies=len(result.replies))
+
+
+TRAIL = "_trail"  # the person's own message ids in a sensitive flow, to erase on exit
+ERASE_WITHIN = timedelta(hours=48)  # how long Telegram lets a bot delete in private chats
+
+
+async def erase_conversation(
+    db: AsyncSession,
+    contact: ContactRecord,
+    left: SessionState | None,
+    last_ref: str | None,
+    now: datetime,
+) -> None:
+    """A quick exit: protection replies not yet sent are dropped, and where the channel
+    can take messages back, the bot's and the person's messages of the last 48 hours
+    of protection conversation are erased."""
+    outbox = table(OutboxMessage)
+    mine = (outbox.c.contact_id == contact.id, outbox.c.kind == "protection")
+    await db.execute(
+        update(outbox)
+        .where(*mine, outbox.c.status.in_(("pending", "held")))
+        .values(status="skipped", last_error="quick exit", payload=_EMPTY)
+    )
+    sent = await db.execute(
+        select(outbox.c.provider_message_id).where(
+            *mine,
+            outbox.c.status == "sent",
+            outbox.c.provider_message_id.is_not(None),
+            outbox.c.sent_at >= now - ERASE_WITHIN,
+        )
+    )
+    refs = [ref for (ref,) in sent.all()]
+    refs += list(left.vars.get(TRAIL, [])) if left is not None else []
+    refs += [last_ref] if last_ref else []
+    if refs:
+        erase = OutboundMessage(text="", meta={ERASE: sorted(set(refs), key=_as_number)})
+        await to_contact(db, contact, erase, kind=ERASE)
+
+
+def _as_number(ref: str) -> int:
+    return int(ref) if ref.isdigit() else 0
+
+
+_EMPTY = OutboundMessage(text="").to_json()
 
 
 def _intent(
@@ -149,6 +200,8 @@ def _intent(
             return None, (CHAIR_COMMANDS[command], {"announcement": message.text or None})
         return "menu", None
     if message.button is None and not message.edited:
+        if fold(message.text) in directory.entry_words:  # a discreet word: protection
+            return None, ("protect", {})
         return ports.keyword(message.text), None
     return None, None
 

@@ -27,6 +27,7 @@ from bot.models import (
     StaffUser,
     UnitArea,
 )
+from bot.text import fold
 from channels.base import ChannelTemplates, Template
 
 
@@ -59,6 +60,9 @@ class ServicePoint:
     longitude: float | None
     radius_km: float | None
     notify_address: str | None = None
+    # Protection units: who to call and where to go, for a survivor's own use.
+    hotlines: tuple[tuple[str, str], ...] = ()
+    places: tuple[tuple[str, str, str], ...] = ()  # name, kind, contact
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class Directory:
     chairs: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Per channel: the provider templates the deployment configured (WhatsApp).
     templates: dict[str, ChannelTemplates] = field(default_factory=dict)
+    # The protection flow's discreet entry words: folded word -> its language.
+    entry_words: dict[str, str] = field(default_factory=dict)
     areas_by_key: dict[str, AreaInfo] = field(init=False)
     categories_by_key: dict[str, CategoryInfo] = field(init=False)
     categories_by_id: dict[int, CategoryInfo] = field(init=False)
@@ -103,6 +109,15 @@ class Directory:
         object.__setattr__(self, "areas_by_key", {a.key: a for a in self.areas.values()})
         object.__setattr__(self, "categories_by_key", {c.key: c for c in self.categories})
         object.__setattr__(self, "categories_by_id", {c.id: c for c in self.categories})
+
+    def entry_word(self, language: str) -> str | None:
+        """The discreet word that opens the protection flow, for telling a person how to
+        come back: theirs, else the default language's, else none."""
+        for wanted in (language, self.default_language):
+            for word, word_language in self.entry_words.items():
+                if word_language == wanted:
+                    return word
+        return None
 
     def localized(self, names: dict[str, str], language: str) -> str:
         return pick_name(names, language, self.default_language)
@@ -189,6 +204,11 @@ async def load_directory(db: AsyncSession) -> Directory:
             u.longitude,
             u.service_radius_km,
             u.notify_address,
+            hotlines=tuple((h["name"], h["number"]) for h in u.hotlines or ()),
+            places=tuple(
+                (p["name"], p.get("kind") or "other", p.get("contact") or "")
+                for p in u.places or ()
+            ),
         )
         for u in (await db.execute(select(ProtectionUnit).where(ProtectionUnit.active))).scalars()
     }
@@ -233,6 +253,11 @@ async def load_directory(db: AsyncSession) -> Directory:
         rules=rules,
         chairs={k: tuple(v) for k, v in chairs.items()},
         templates=channel_templates(deployment.whatsapp),
+        entry_words={
+            fold(word): language
+            for language, words in ((deployment.protection or {}).get("entry_words") or {}).items()
+            for word in words
+        },
     )
 
 

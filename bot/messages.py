@@ -37,6 +37,9 @@ class InboundMessage:
     # commands mean the same in every language, so they skip keyword matching.
     command: str | None = None
     edited: bool = False  # a correction of an earlier message, which is not re-read
+    # The provider's id of the person's message in their chat (Telegram's message_id),
+    # kept only inside a sensitive flow, to erase it on a quick exit.
+    message_ref: str | None = None
 
 
 @dataclass(frozen=True)

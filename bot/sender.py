@@ -32,6 +32,7 @@ from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
 from bot.urns import URN, parse
 from channels.base import (
+    ERASE,
     NO_TEMPLATES,
     Channel,
     ContactStopped,
@@ -44,6 +45,8 @@ from channels.base import (
 log = logging.getLogger(__name__)
 
 SENDS_EVEN_WHEN_STOPPED = {"optout"}
+FORGET_ONCE_SENT = {"protection", ERASE}
+_EMPTY = OutboundMessage(text="").to_json()
 Outcome = Literal["done", "held", "stopped"]
 
 
@@ -211,6 +214,9 @@ class Sender:
                 if row is None or row.status != "sending":
                     continue
                 urn, why_not, envelope = await self._recipient(db, row)
+                channel = self.channels.get(row.channel)
+                if row.kind == ERASE and (channel is None or not channel.capabilities.erase):
+                    urn, why_not = None, "this channel cannot take messages back"
                 if urn is None:
                     row.status, row.last_error = "skipped", why_not
                     continue
@@ -274,6 +280,7 @@ class Sender:
             None,
             provider_id=result.provider_message_id,
             segments=result.segments,
+            scrub=job.envelope.kind in FORGET_ONCE_SENT,
         )
         return "done"
 
@@ -296,6 +303,7 @@ class Sender:
         retry_in: float | None = None,
         provider_id: str | None = None,
         segments: int | None = None,
+        scrub: bool = False,
     ) -> None:
         now = utcnow()
         values: dict[str, object] = {
@@ -303,6 +311,8 @@ class Sender:
             "attempts": attempts,
             "last_error": why[:300] if why else None,
         }
+        if scrub:  # what a protection reply said is not kept once it is out
+            values["payload"] = _EMPTY
         if status == "sent":
             values.update(sent_at=now, provider_message_id=provider_id, segments=segments)
         if status == "pending":

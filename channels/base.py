@@ -58,6 +58,12 @@ class PermanentFailure(SendError):
 class Capabilities:
     buttons: bool = False
     max_text: int = 4096
+    # Can take back messages already delivered (Telegram, for 48 hours): a quick exit
+    # from the protection flow erases the conversation where this is true.
+    erase: bool = False
+
+
+ERASE = "erase"  # an OutboundMessage whose meta["erase"] lists provider message ids
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from bot.ratelimit import KeyedLimiter, Limit
 from bot.urns import URN, parse
 from channels.base import (
     DIRECT,
+    ERASE,
     POSITION_PREFIX,
     Capabilities,
     Channel,
@@ -204,6 +205,7 @@ def _from_message(update_id: int, message: Message, edited: bool) -> ParsedUpdat
         media=media,
         command=command[0] if command else None,
         edited=edited,
+        message_ref=str(message.message_id),
     )
     return ParsedUpdate(update_id, inbound)
 
@@ -352,7 +354,7 @@ def _retry_after(exc: RetryAfter) -> float:
 
 class TelegramChannel(Channel):
     name = "telegram"
-    capabilities = Capabilities(buttons=True, max_text=MessageLimit.MAX_TEXT_LENGTH)
+    capabilities = Capabilities(buttons=True, max_text=MessageLimit.MAX_TEXT_LENGTH, erase=True)
 
     def __init__(self, bot: Bot, limiter: KeyedLimiter | None = None) -> None:
         self.bot = bot
@@ -367,10 +369,30 @@ class TelegramChannel(Channel):
                 raise Throttled(wait, "chat rate limit")
         await self.limiter.acquire(chat)
 
+    async def _erase(self, chat_id: int, refs: list[str]) -> SendResult:
+        """Delete messages of a private chat (both sides, 48 hours at most), 100 at a time.
+        Those Telegram no longer lets us delete are gone from our reach: not an error."""
+        ids = [int(ref) for ref in refs if str(ref).isdigit()]
+        for start in range(0, len(ids), 100):
+            await self._slot(str(chat_id), may_defer=start == 0)
+            try:
+                await self.bot.delete_messages(chat_id, ids[start : start + 100])
+            except RetryAfter as exc:
+                raise Throttled(_retry_after(exc), str(exc)) from exc
+            except Forbidden as exc:
+                raise ContactStopped(str(exc)) from exc
+            except BadRequest as exc:
+                log.info("could not erase messages in a private chat: %s", exc)
+            except TelegramError as exc:
+                raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
+        return SendResult()
+
     async def deliver(
         self, urn: URN, message: OutboundMessage, envelope: Envelope = DIRECT
     ) -> SendResult:
         chat_id = int(urn.path)
+        if ERASE in message.meta:
+            return await self._erase(chat_id, message.meta[ERASE])
         parts = split_text(message.text, self.capabilities.max_text)
         sent: Message | None = None
         for index, part in enumerate(parts):

@@ -46,6 +46,12 @@ class FlowLoopError(RuntimeError):
 class TurnResult:
     replies: list[OutboundMessage] = field(default_factory=list)
     state: SessionState | None = None
+    # The person left a sensitive flow with the quick-exit word: what it said and
+    # asked is to be erased (``left`` is the state they left, for its trail).
+    quick_exit: bool = False
+    left: SessionState | None = None
+    # This turn touched a sensitive flow: its replies are protection messages.
+    sensitive: bool = False
 
 
 class _Reply:
@@ -55,6 +61,7 @@ class _Reply:
         self.ports = ports
         self.language = language
         self.messages: list[OutboundMessage] = []
+        self.sensitive = False
 
     def text(self, message_id: str, values: dict[str, Any] | None = None) -> str:
         return self.ports.catalogs.text(self.language, message_id, **(values or {}))
@@ -106,6 +113,7 @@ class Engine:
         first values (a command that opens a flow of its own)."""
         turn.text = clean(turn.text)
         reply = _Reply(self.ports, turn.language or self.ports.default_language)
+        reply.sensitive = self.sensitive(state)
         keyword = turn.keyword
         if keyword is None and turn.button is None and start is None:
             keyword = self.ports.keyword(turn.text)
@@ -116,6 +124,9 @@ class Engine:
             fresh = SessionState(flow=flow_id, step=self.flows[flow_id].start)
             fresh.vars.update(values)
             state = await self._enter(fresh, turn, reply, flow_id, fresh.step)
+        elif state is not None and self._quick_exit(turn, state):
+            reply.say(msg("protect.neutral"))
+            return TurnResult(replies=reply.messages, quick_exit=True, left=state)
         elif turn.edited:
             reply.say(msg("common.edit_ignored"))
             if state is not None:
@@ -131,7 +142,23 @@ class Engine:
             self._prompt(state, turn, reply)
         else:
             state = await self._answer(turn, state, reply)
-        return TurnResult(replies=reply.messages, state=state)
+        return TurnResult(replies=reply.messages, state=state, sensitive=reply.sensitive)
+
+    def sensitive(self, state: SessionState | None) -> bool:
+        return (
+            state is not None
+            and state.flow in self.flows.flows
+            and self.flows[state.flow].sensitive
+        )
+
+    def _quick_exit(self, turn: Turn, state: SessionState) -> bool:
+        """The quick-exit word, in any of the deployment's languages, inside a sensitive
+        flow: a person in danger must not have to remember which language it was in."""
+        if not self.sensitive(state) or turn.button is not None:
+            return False
+        catalogs = self.ports.catalogs
+        words = catalogs.words_in(self.ports.languages, msg("keyword.quick_exit"))
+        return match_word(turn.text, list(words))
 
     async def _start_fresh(
         self, turn: Turn, reply: _Reply, keyword: Keyword | None
@@ -218,6 +245,10 @@ class Engine:
     ) -> str | None:
         choices = self._choices(step, reply.language)
         picked = match_choice(turn.text, turn.button, choices)
+        if picked is None and step.skippable and self._skipped(turn, reply):
+            if step.save:
+                state.vars[step.save] = state.vars[f"{step.save}_label"] = None
+            return step.next or END
         if picked is None:
             self._retry(msg("common.invalid_choice"), {"count": len(choices)}, state, turn, reply)
             return None
@@ -240,15 +271,15 @@ class Engine:
         if picked is None:
             self._retry(msg("common.invalid_yes_no"), {}, state, turn, reply)
             return None
+        if step.save:
+            state.vars[step.save] = picked.value
         return step.yes if picked.value == "yes" else step.no
 
     def _answer_text(
         self, step: TextStep, turn: Turn, state: SessionState, reply: _Reply
     ) -> str | None:
         text = turn.text
-        if step.skippable and match_word(
-            text, self.ports.catalogs.words(reply.language, msg("keyword.skip"))
-        ):
+        if step.skippable and self._skipped(turn, reply):
             state.vars[step.save] = None
             return step.next or END
         if not text:
@@ -271,9 +302,17 @@ class Engine:
         state.vars[f"{step.save}_short"] = textwrap.shorten(text, SHORT_TEXT, placeholder="…")
         return step.next or END
 
+    def _skipped(self, turn: Turn, reply: _Reply) -> bool:
+        words = self.ports.catalogs.words(reply.language, msg("keyword.skip"))
+        return turn.button is None and match_word(turn.text, words)
+
     def _answer_area(
         self, step: AreaStep, turn: Turn, state: SessionState, reply: _Reply
     ) -> str | None:
+        if step.skippable and turn.location is None and self._skipped(turn, reply):
+            state.pending = None
+            state.vars[step.save] = state.vars[f"{step.save}_name"] = None
+            return step.next or END
         if turn.location is not None:
             nearest = self.ports.nearest_area(turn.location, reply.language)
             state.vars["location"] = [turn.location.latitude, turn.location.longitude]
@@ -318,6 +357,7 @@ class Engine:
             if step_id is None or step_id == END:
                 return await self._resume_or_end(state, turn, reply)
             step = self.flows[flow_id].steps[step_id]
+            reply.sensitive = reply.sensitive or self.flows[flow_id].sensitive
             if isinstance(step, MessageStep):
                 reply.say(step.text, self._values(state))
                 step_id = step.next

@@ -9,6 +9,8 @@ Step kinds:
 - ``confirm``: ask yes or no.
 - ``action``: run a named action; its outcome picks the next step.
 - ``goto``: continue in another flow.
+
+A question marked ``skippable`` also takes the skip word (SKIP, PASSER, SALTAR ...).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ChoiceStep(_Strict):
     save: Identifier | None = None
     next: Identifier | None = None
     multilingual: bool = False
+    skippable: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> ChoiceStep:
@@ -69,6 +72,7 @@ class AreaStep(_Strict):
     prompt: MessageId
     save: Identifier
     next: Identifier | None = None
+    skippable: bool = False
 
 
 class ConfirmStep(_Strict):
@@ -76,6 +80,7 @@ class ConfirmStep(_Strict):
     prompt: MessageId
     yes: Identifier
     no: Identifier
+    save: Identifier | None = None  # keeps "yes" or "no" (a consent, say)
 
 
 class ActionStep(_Strict):
@@ -103,6 +108,10 @@ class Flow(_Strict):
     description: str = ""
     start: Identifier
     steps: dict[Identifier, Step]
+    # A sensitive flow (protection): the quick-exit word ends it at every step, its
+    # messages are erased where the channel can, and its replies are kept no longer
+    # than it takes to send them.
+    sensitive: bool = False
 
     @model_validator(mode="after")
     def _targets_exist(self) -> Flow:

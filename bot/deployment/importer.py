@@ -176,6 +176,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
         default_language=info.default_language,
         programme_queue=info.programme_queue,
         whatsapp=spec.whatsapp.model_dump(mode="json"),
+        protection=spec.protection.model_dump(mode="json"),
     )
 
     areas = await _by(db, Area, "key")
@@ -215,6 +216,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             language=s.language,
             address=address,
             address_channel=parse(address).channel if address else None,
+            female=s.female,
             telegram_hash=(
                 urn_hash(URN("telegram", str(s.telegram_user_id)))
                 if s.telegram_user_id is not None
@@ -235,6 +237,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             names=dict(u.names),
             services=list(u.services),
             hotlines=hotlines,
+            places=[place.model_dump() for place in u.places],
             **_place(u),
             active=True,
         )

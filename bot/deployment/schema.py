@@ -70,6 +70,8 @@ class StaffSpec(_Strict):
     address: str | None = None
     # Identifies a forum chair when they write to the bot on Telegram (chair commands).
     telegram_user_id: int | None = Field(None, gt=0)
+    # Protection cases are notified to a unit's female focal points first, where marked.
+    female: bool = False
 
     _check_address = field_validator("address")(lambda cls, v: v if v is None else _urn(v))
 
@@ -95,12 +97,21 @@ class Hotline(_Strict):
     number: str = Field(min_length=2, max_length=40)
 
 
+class Place(_Strict):
+    """A clinic, safe space or legal aid office a survivor can go to on their own."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["clinic", "safe_space", "legal", "police", "other"] = "other"
+    contact: str | None = Field(None, max_length=200)  # a number or where to find it
+
+
 class UnitSpec(_Strict):
     key: Key
     names: Names = Field(min_length=1)
     areas: list[Key] = Field(min_length=1)
     services: list[Literal["health", "psychosocial", "legal", "safety", "police"]] = []
     hotlines: list[Hotline] = []
+    places: list[Place] = []
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     service_radius_km: float | None = Field(None, gt=0, le=500)
@@ -147,6 +158,12 @@ class WhatsAppSpec(_Strict):
     quick_replies: dict[Annotated[int, Field(ge=1, le=10)], ContentSid] = {}
 
 
+class ProtectionSpec(_Strict):
+    # Words that open the protection flow and mean nothing to someone reading over a
+    # shoulder, per language ("sunflower"); matched whole, like any keyword.
+    entry_words: dict[Language, list[Annotated[str, Field(min_length=2, max_length=40)]]] = {}
+
+
 class DeploymentFile(_Strict):
     deployment: DeploymentInfo
     areas: list[AreaSpec] = Field(min_length=1)
@@ -156,6 +173,7 @@ class DeploymentFile(_Strict):
     categories: list[CategorySpec] = Field(min_length=1)
     routing: list[RuleSpec] = []
     whatsapp: WhatsAppSpec = WhatsAppSpec()
+    protection: ProtectionSpec = ProtectionSpec()
 
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -249,6 +267,11 @@ def cross_check(spec: DeploymentFile, available_languages: set[str]) -> list[Pro
             problems.append((("routing", i, "forum"), f"unknown forum {rule.forum!r}"))
         if rule.unit is not None and rule.unit not in units:
             problems.append((("routing", i, "unit"), f"unknown unit {rule.unit!r}"))
+    for language in spec.protection.entry_words:
+        if language not in info.languages:
+            problems.append(
+                (("protection", "entry_words", language), "not one of the deployment's languages")
+            )
     seen_templates: set[tuple[str, str]] = set()
     for i, template in enumerate(spec.whatsapp.templates):
         where = ("whatsapp", "templates", i)

@@ -1,7 +1,7 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
 from bot.models.base import Base
-from bot.models.cases import Case, CaseMessage
+from bot.models.cases import Case, CaseMessage, ProtectionCount
 from bot.models.contacts import Contact, ConversationSession, InboundReceipt
 from bot.models.directory import (
     Area,
@@ -34,6 +34,7 @@ __all__ = [
     "ForumStaff",
     "InboundReceipt",
     "OutboxMessage",
+    "ProtectionCount",
     "ProtectionUnit",
     "RoutingRule",
     "StaffUser",

@@ -6,9 +6,9 @@ a keypad; descriptions and names are sealed at rest.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, String
+from sqlalchemy import Boolean, Date, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Sealed, UTCDateTime, utcnow
@@ -43,6 +43,26 @@ class Case(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Protection cases only: what the survivor chose, and nothing they did not.
+    help_type: Mapped[str | None] = mapped_column(String(20))
+    consent_service: Mapped[bool | None] = mapped_column(Boolean)
+    contact_method: Mapped[str | None] = mapped_column(String(20))  # None: do not contact
+    contact_time: Mapped[str | None] = mapped_column(Sealed)
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProtectionCount(Base):
+    """One protection conversation that reached an outcome, as an anonymous count: the
+    day, the area and the help asked for, never who or what was said. This is all
+    that is kept when a person does not consent to a referral."""
+
+    __tablename__ = "protection_counts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
+    help_type: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))  # referred, no_consent, no_unit
 
 
 class CaseMessage(Base):

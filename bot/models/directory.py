@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Sealed
@@ -28,6 +28,8 @@ class Deployment(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # The deployment file's ``whatsapp`` section: templates and quick-reply menus.
     whatsapp: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The deployment file's ``protection`` section: discreet entry words per language.
+    protection: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Area(Base):
@@ -61,6 +63,8 @@ class StaffUser(Base):
     telegram_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Marked in the deployment file: a protection case goes to these focal points first.
+    female: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class _ServicePoint:
@@ -129,6 +133,7 @@ class ProtectionUnit(_ServicePoint, Base):
 
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     hotlines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    places: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)  # clinics, safe spaces
 
 
 class UnitArea(Base):

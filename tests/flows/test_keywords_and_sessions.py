@@ -78,13 +78,13 @@ async def test_an_expired_session_starts_again_politely(person: Person, services
 async def test_help_flow_from_the_menu(person: Person) -> None:
     await person.send("hi")
     await person.send("1")
-    answer = await person.send("3")
+    answer = await person.send("4")
     assert "community safety line" in answer and "never shown" in answer and "STOP" in answer
 
 
 async def test_change_language_from_the_menu_returns_to_the_menu(person: Person) -> None:
     await person.send("hi")
     await person.send("1")
-    assert "Choisissez votre langue" in await person.send("4")
+    assert "Choisissez votre langue" in await person.send("5")
     answer = await person.send("Français")
     assert "Bienvenue sur Baraza" in answer
