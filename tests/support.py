@@ -34,6 +34,7 @@ from bot.models import (
     ConversationSession,
     InboundReceipt,
     OutboxMessage,
+    ProtectionCount,
 )
 from bot.services import Services
 from bot.settings import Environment, Settings, generate_key
@@ -144,7 +145,14 @@ async def count_rows(services: Services, model: Any) -> int:
 async def wipe_activity(services: Services) -> None:
     """Remove what conversations created, keep the directory (and its member contacts)."""
     async with services.sessions() as db, db.begin():
-        for model in (OutboxMessage, CaseMessage, Case, ConversationSession, InboundReceipt):
+        for model in (
+            OutboxMessage,
+            CaseMessage,
+            Case,
+            ConversationSession,
+            InboundReceipt,
+            ProtectionCount,
+        ):
             await db.execute(delete(model))
     services.runtime.directories.invalidate()
 

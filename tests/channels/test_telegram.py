@@ -291,6 +291,44 @@ async def test_a_telegram_user_reports_through_buttons_and_the_forum_group_is_to
         assert secret not in group[0]
 
 
+async def test_a_quick_exit_erases_the_protection_conversation_from_the_chat(
+    world: World,
+) -> None:
+    user = TelegramUser(world)
+    typed = itertools.count(700)
+
+    async def say(text: str) -> int:
+        message_id = next(typed)
+        update = user.update(text_update(text, user=user.user, message_id=message_id))
+        assert (await world.post(update)).status_code == 200
+        return message_id
+
+    await say("/start")
+    await user.press(buttons((await user.replies())[-1])["English"])
+    menu = (await user.replies())[-1]
+    before = {call.result["message_id"] for call in world.fake.sent(user.user_id)}
+    await user.press(buttons(menu)["Private support"])
+    asked = (await user.replies())[-1]
+    assert "Send X at any time to leave" in asked["text"]
+    await user.press(buttons(asked)["Yes, I can talk"])
+    await user.replies()
+    described = await say("He took my papers and my phone.")  # typed at the help question
+    await user.replies()
+    leaving = await say("x")
+    assert [m["text"] for m in await user.replies()] == ["Thank you. Have a good day."]
+
+    [erase] = world.fake.calls_of("deleteMessages")
+    erased = set(erase.params["message_ids"])
+    protection = {call.result["message_id"] for call in world.fake.sent(user.user_id)}
+    protection -= before
+    protection -= {world.fake.sent(user.user_id)[-1].result["message_id"]}  # the neutral one
+    assert protection and protection <= erased  # every question the bot asked in the flow
+    assert {described, leaving} <= erased  # and what she typed
+    assert not erased & before  # the menus before it stay
+    async with world.services.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(Case)) == 0
+
+
 async def test_menus_are_inline_keyboards_in_the_contact_s_language(world: World) -> None:
     user = TelegramUser(world)
     await user.say("/start")
