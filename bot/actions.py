@@ -77,10 +77,7 @@ async def lookup_case(ctx: ActionContext) -> ActionResult:
     if case.kind == "protection":  # no category word on a screen someone may see
         return ActionResult(
             outcome="protection",
-            vars={
-                "status": ctx.catalogs.text(language, STATUS_MESSAGES[case.status]),
-                "shared": "no" if case.consent_withdrawn_at else "yes",
-            },
+            vars={"status": ctx.catalogs.text(language, STATUS_MESSAGES[case.status])},
         )
     category = ctx.directory.categories_by_id.get(case.category_id)
     return ActionResult(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import ContactRecord
 from bot.db import InsertIfAbsent
-from bot.directory import Directory
+from bot.directory import CategoryInfo, Directory
 from bot.i18n import Catalogs, msg
 from bot.messages import Location, OutboundMessage
 from bot.models import Case, CaseMessage, ForumStaff, StaffUser, UnitStaff
@@ -83,43 +83,22 @@ async def open_case(
     category = directory.categories_by_key[report.category_key]
     area = directory.areas_by_key.get(report.area_key) if report.area_key else None
     route = route_case(directory, category, area.id if area else None, report.location)
-    now = utcnow()
-    values = {
-        "kind": "protection" if category.routes_to == "protection_unit" else "concern",
-        "category_id": category.id,
-        "area_id": area.id if area else None,
-        "forum_id": route.forum_id,
-        "unit_id": route.unit_id,
-        "queue": route.queue,
-        "route_reason": route.reason,
-        "status": "new",
-        "contact_id": contact.id,
-        "anonymous": report.reporter_name is None,
-        "reporter_name": report.reporter_name,
-        "description": report.description,
-        "language": report.language,
-        "channel": contact.channel,
-        "latitude": report.location.latitude if report.location else None,
-        "longitude": report.location.longitude if report.location else None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    case_id, reference = await _insert_case(db, values)
-    await db.execute(
-        _INSERT_MESSAGE,
-        {"case_id": case_id, "direction": "inbound", "body": report.description, "created_at": now},
+    return await _write_case(
+        db,
+        directory,
+        catalogs,
+        contact,
+        category=category,
+        area_id=area.id if area else None,
+        route=route,
+        description=report.description,
+        language=report.language,
+        kind="protection" if category.routes_to == "protection_unit" else "concern",
+        anonymous=report.reporter_name is None,
+        reporter_name=report.reporter_name,
+        latitude=report.location.latitude if report.location else None,
+        longitude=report.location.longitude if report.location else None,
     )
-    opened = OpenedCase(case_id, reference, category.id, area.id if area else None, route)
-    await notify_destination(db, directory, catalogs, opened)
-    return opened
-
-
-async def _insert_case(db: AsyncSession, values: dict[str, Any]) -> tuple[int, str]:
-    while True:
-        reference = new_reference()
-        case_id = await _INSERT_CASE(db, {**values, "reference": reference})
-        if case_id is not None:
-            return int(case_id), reference
 
 
 async def open_protection_case(
@@ -140,38 +119,68 @@ async def open_protection_case(
 ) -> OpenedCase:
     """A protection case the survivor consented to, for one unit; its notification names
     the code and the area, never the category or a word of what was said."""
-    category = directory.categories_by_key[category_key]
+    return await _write_case(
+        db,
+        directory,
+        catalogs,
+        contact,
+        category=directory.categories_by_key[category_key],
+        area_id=area_id,
+        route=Route("unit", unit_id=unit_id, reason="survivor_consent"),
+        description=description,
+        language=language,
+        kind="protection",
+        anonymous=True,
+        help_type=help_type,
+        consent_service=consent_service,
+        contact_method=contact_method,
+        contact_time=contact_time if contact_method else None,
+    )
+
+
+async def _write_case(
+    db: AsyncSession,
+    directory: Directory,
+    catalogs: Catalogs,
+    contact: ContactRecord,
+    *,
+    category: CategoryInfo,
+    area_id: int | None,
+    route: Route,
+    description: str,
+    language: str,
+    **fields: Any,
+) -> OpenedCase:
+    """The case row under a fresh code, its first message if there are words, and the
+    notification of its destination."""
     now = utcnow()
     values = {
-        "kind": "protection",
         "category_id": category.id,
         "area_id": area_id,
-        "forum_id": None,
-        "unit_id": unit_id,
-        "queue": "unit",
-        "route_reason": "survivor_consent",
+        "forum_id": route.forum_id,
+        "unit_id": route.unit_id,
+        "queue": route.queue,
+        "route_reason": route.reason,
         "status": "new",
         "contact_id": contact.id,
-        "anonymous": True,
-        "reporter_name": None,
         "description": description,
         "language": language,
         "channel": contact.channel,
-        "help_type": help_type,
-        "consent_service": consent_service,
-        "contact_method": contact_method,
-        "contact_time": contact_time if contact_method else None,
         "created_at": now,
         "updated_at": now,
+        **fields,
     }
-    case_id, reference = await _insert_case(db, values)
+    while True:  # a clash of random codes is settled by the unique index
+        reference = new_reference()
+        case_id = await _INSERT_CASE(db, {**values, "reference": reference})
+        if case_id is not None:
+            break
     if description:
         await db.execute(
             _INSERT_MESSAGE,
             {"case_id": case_id, "direction": "inbound", "body": description, "created_at": now},
         )
-    route = Route("unit", unit_id=unit_id, reason="survivor_consent")
-    opened = OpenedCase(case_id, reference, category.id, area_id, route)
+    opened = OpenedCase(int(case_id), reference, category.id, area_id, route)
     await notify_destination(db, directory, catalogs, opened)
     return opened
 

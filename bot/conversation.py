@@ -175,12 +175,8 @@ async def erase_conversation(
     refs += list(left.vars.get(TRAIL, [])) if left is not None else []
     refs += [last_ref] if last_ref else []
     if refs:
-        erase = OutboundMessage(text="", meta={ERASE: sorted(set(refs), key=_as_number)})
+        erase = OutboundMessage(text="", meta={ERASE: list(dict.fromkeys(refs))})
         await to_contact(db, contact, erase, kind=ERASE)
-
-
-def _as_number(ref: str) -> int:
-    return int(ref) if ref.isdigit() else 0
 
 
 _EMPTY = OutboundMessage(text="").to_json()

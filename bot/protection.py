@@ -53,12 +53,11 @@ def _forget_answers(ctx: ActionContext) -> None:
 
 
 async def come_back_later(ctx: ActionContext) -> ActionResult:
-    """Not safe to talk: how to come back, and nothing kept (the flow ends here)."""
+    """Not safe to talk: how to come back. The flow ends here, and its session with it."""
     word = (
         ctx.directory.entry_word(ctx.language)
         or ctx.catalogs.words(ctx.language, msg("keyword.menu"))[0]
     )
-    ctx.vars.clear()
     return ActionResult(vars={"entry_word": word.upper()})
 
 

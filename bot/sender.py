@@ -239,10 +239,10 @@ class Sender:
             outcome = await self._send_one(job)
             later = [j.row_id for j in queue[index + 1 :]]
             if outcome == "held":  # it waits for a retry: the later ones wait behind it
-                await self._release(later)
+                await self._settle(later, status="pending", claimed_by=None)
                 return
             if outcome == "stopped":  # they blocked us: nothing more goes to them
-                await self._skip(later, "contact stopped")
+                await self._settle(later, status="skipped", last_error="contact stopped")
                 return
 
     async def _send_one(self, job: _Job) -> Outcome:
@@ -320,29 +320,16 @@ class Sender:
         if retry_in is not None:
             values.update(next_attempt_at=now + timedelta(seconds=retry_in))
             self._soonest = min(self._soonest, retry_in)
-        async with self.sessions() as db, db.begin():
-            await db.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending")
-                .values(**values)
-            )
+        await self._settle([row_id], **values)
 
-    async def _release(self, row_ids: list[int]) -> None:
+    async def _settle(self, row_ids: list[int], **values: object) -> None:
+        """Write what became of rows this worker claimed (and still holds)."""
         if row_ids:
             async with self.sessions() as db, db.begin():
                 await db.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
-                    .values(status="pending", claimed_by=None)
-                )
-
-    async def _skip(self, row_ids: list[int], why: str) -> None:
-        if row_ids:
-            async with self.sessions() as db, db.begin():
-                await db.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
-                    .values(status="skipped", last_error=why)
+                    .values(**values)
                 )
 
     async def _opt_out(self, contact_id: int) -> None:
