@@ -364,6 +364,21 @@ async def test_a_full_report_in_portuguese(world: World, channel: str) -> None:
     assert notice is not None and "Nova preocupação" in notice.payload
 
 
+async def test_stop_and_start_in_portuguese(world: World) -> None:
+    phone = Phone(world)
+    await phone.text("Olá")
+    await phone.text("3")
+    await phone.replies()
+    await phone.text("PARAR")
+    assert "Não receberá mais mensagens do Baraza" in await phone.last()
+    contact = await phone.contact()
+    assert contact is not None and contact.opted_out
+    await phone.text("comecar")
+    assert "Bem-vindo de volta" in "\n".join(await phone.replies())
+    contact = await phone.contact()
+    assert contact is not None and not contact.opted_out
+
+
 async def test_typos_and_words_pick_options_on_sms(world: World) -> None:
     phone = Phone(world)
     await phone.text("hello")
