@@ -1,5 +1,6 @@
 """Staff-facing HTTP API (``/api/v1``) and server-rendered pages (``/admin``).
 
-Empty until the staff side is built (issue 6): cases, relay, directory management
-and dashboards will live here as one FastAPI router per resource.
+Forum chairs and focal points work their forums' concerns, protection officers
+their unit's cases, admins the programme and its directory, viewers the trends.
+The API and the pages share the same scope, casework and audit code.
 """

@@ -15,7 +15,7 @@ from babel.dates import format_date
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import protection
+from bot import protection, relay
 from bot.cases import STATUS_MESSAGES, Report, find_own_case, open_case
 from bot.contacts import ContactRecord
 from bot.directory import Directory
@@ -190,4 +190,6 @@ ACTIONS: dict[str, Action] = {
     "create_protection_case": protection.create_protection_case,
     "protection_directory": protection.protection_directory,
     "withdraw_consent": protection.withdraw_consent,
+    "append_case_reply": relay.append_case_reply,
+    "save_satisfaction": relay.save_satisfaction,
 }

@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from admin import pages
+from admin.routes import api_router
 from bot import __version__, webhooks
 from bot.db import ping
 from bot.services import Services
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
 
     app = FastAPI(title="Baraza", version=__version__, lifespan=lifespan)
     app.include_router(webhooks.router)
+    app.include_router(api_router)
+    app.include_router(pages.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

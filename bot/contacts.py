@@ -107,6 +107,14 @@ async def _load(db: AsyncSession, hashed: str) -> tuple[ContactRecord, StoredSes
     return contact, session
 
 
+async def load_contact(
+    db: AsyncSession, contact_id: int
+) -> tuple[ContactRecord, StoredSession | None] | None:
+    """A contact and its session by id (locked on PostgreSQL), for messages we start."""
+    hashed = await db.scalar(select(CONTACTS.c.urn_hash).where(CONTACTS.c.id == contact_id))
+    return None if hashed is None else await _load(db, hashed)
+
+
 async def find_or_create_contact(
     db: AsyncSession, urn: URN
 ) -> tuple[ContactRecord, StoredSession | None, bool]:

@@ -30,6 +30,7 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.models import ConversationSession, InboundReceipt, OutboxMessage
 from bot.models.base import table, utcnow
 from bot.outbox import to_contact
+from bot.relay import answer_for_case
 from bot.runtime import Runtime, TurnPorts
 from bot.text import fold
 from bot.urns import parse
@@ -98,6 +99,8 @@ async def _converse(
         await release_held(db, contact.id, now)
     ports = TurnPorts(runtime, directory, db, contact)
     keyword, start = _intent(message, ports, directory, contact)
+    if keyword is None and start is None and message.button is None and not message.edited:
+        start = await answer_for_case(db, contact, message.text)  # "ACD-EFG thank you"
     language = contact.language or directory.default_language
 
     if keyword == "stop":
@@ -136,7 +139,7 @@ async def _converse(
         await erase_conversation(db, contact, result.left, message.message_ref, now)
     elif result.sensitive and result.state is not None and message.message_ref:
         result.state.vars.setdefault(TRAIL, []).append(message.message_ref)
-    await _save_state(db, runtime, contact.id, row, result.state, now)
+    await save_state(db, runtime, contact.id, row, result.state, now)
     kind = "protection" if result.sensitive else "reply"
     await to_contact(db, contact, result.replies, kind=kind)
     return InboundOutcome(contact_id=contact.id, replies=len(result.replies))
@@ -230,7 +233,7 @@ _SESSION_UPDATE = update(_SESSIONS).where(_SESSION_WHERE)
 _SESSION_INSERT = insert(_SESSIONS)
 
 
-async def _save_state(
+async def save_state(
     db: AsyncSession,
     runtime: Runtime,
     contact_id: int,

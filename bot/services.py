@@ -100,6 +100,11 @@ class Services:
             self._sender.wake()
         return outcome
 
+    def wake_sender(self) -> None:
+        """Something was queued outside an inbound message (a staff reply): send it now."""
+        if self._sender is not None:
+            self._sender.wake()
+
     async def blocked(self, urn: str) -> None:
         async with self.sessions() as db, db.begin():
             await contact_blocked_us(db, urn)

@@ -18,9 +18,11 @@ from bot.models.directory import (
     UnitStaff,
 )
 from bot.models.outbox import OutboxMessage
+from bot.models.staff import AuditEntry, StaffToken
 
 __all__ = [
     "Area",
+    "AuditEntry",
     "Base",
     "Case",
     "CaseMessage",
@@ -37,6 +39,7 @@ __all__ = [
     "ProtectionCount",
     "ProtectionUnit",
     "RoutingRule",
+    "StaffToken",
     "StaffUser",
     "UnitArea",
     "UnitStaff",

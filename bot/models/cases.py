@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, String
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Sealed, UTCDateTime, utcnow
@@ -49,6 +49,17 @@ class Case(Base):
     contact_method: Mapped[str | None] = mapped_column(String(20))  # None: do not contact
     contact_time: Mapped[str | None] = mapped_column(Sealed)
     consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff side's work on the case.
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)  # 1 to 5, asked at resolution
+    satisfaction_comment: Mapped[str | None] = mapped_column(Sealed)
+    # Retention: when a closed protection case's words were erased (counts stay).
+    content_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProtectionCount(Base):
@@ -66,6 +77,10 @@ class ProtectionCount(Base):
 
 
 class CaseMessage(Base):
+    """One entry of a case's timeline. ``direction`` says whose words these are:
+    ``inbound`` (the reporter), ``outbound`` (a staff reply relayed to the reporter),
+    ``note`` (internal, never sent) or ``event`` (a status change, an assignment)."""
+
     __tablename__ = "case_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,286 @@
+"""The staff web pages under ``/admin``: server-rendered, one form per action.
+
+They call the same scope, casebook and casework code as the API, so a page cannot
+show what the API would refuse. Sessions are an HttpOnly, SameSite=Strict cookie;
+every form carries the session's CSRF token and is refused without it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from admin import charts
+from admin.audit import audit
+from admin.casebook import CaseFilters, find_case, list_cases, read_case
+from admin.deps import COOKIE, ClientDep, ServicesDep, SessionDep
+from admin.scope import Scope, load_scope
+from admin.security import SignInThrottled, authenticate, issue_token, resolve_token, revoke_token
+from admin.simulator import LOOKS
+from admin.trends import trends
+from bot.cases import STATUSES
+from bot.casework import CaseworkRefused, add_note, change_status, reply_to_reporter
+from bot.models import AuditEntry, ForumStaff, StaffUser, UnitStaff
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(charts=charts, statuses=STATUSES)
+
+
+class _SignIn(Exception):
+    """No live session: the page answers with a redirect to the sign-in form."""
+
+
+async def _scope(request: Request, db: SessionDep) -> tuple[Scope, str]:
+    cookie = request.cookies.get(COOKIE)
+    found = await resolve_token(db, cookie, "web") if cookie else None
+    if found is None:
+        raise _SignIn
+    return await load_scope(db, found[0]), found[1].csrf or ""
+
+
+def _check_csrf(sent: str, expected: str) -> None:
+    if not sent or not secrets.compare_digest(sent, expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+
+
+def _page(
+    request: Request, name: str, scope: Scope | None, csrf: str = "", **values: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"me": scope.staff if scope else None, "scope": scope, "csrf": csrf, **values},
+    )
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(
+        f"/admin/login?next={quote(request.url.path)}", status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "/admin/cases", error: str = "") -> Response:
+    return _page(request, "login.html", None, next=next, error=error)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    db: SessionDep,
+    client: ClientDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/admin/cases",
+) -> Response:
+    try:
+        user = await authenticate(db, email, password, client)
+    except SignInThrottled:
+        user, error = None, "Too many failed sign-ins. Wait 15 minutes."
+    else:
+        error = "Wrong email or password."
+    if user is None:
+        await db.commit()
+        return _page(request, "login.html", None, next=next, error=error, status_code=401)
+    token, _ = await issue_token(db, user, "web")
+    await db.commit()
+    target = next if next.startswith("/admin/") else "/admin/cases"
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", path="/",
+        secure=request.url.scheme == "https", max_age=8 * 3600,
+    )  # fmt: skip
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, db: SessionDep, csrf: Annotated[str, Form()] = "") -> Response:
+    try:
+        _, expected = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    _check_csrf(csrf, expected)
+    await revoke_token(db, request.cookies[COOKIE])
+    await db.commit()
+    response = RedirectResponse("/admin/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("", include_in_schema=False)
+async def home() -> Response:
+    return RedirectResponse("/admin/cases", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def inbox(
+    request: Request,
+    db: SessionDep,
+    services: ServicesDep,
+    page: int = 1,
+) -> Response:
+    try:
+        scope, csrf = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    if not scope.works_cases:
+        return RedirectResponse("/admin/dashboard", status.HTTP_303_SEE_OTHER)
+    directory = await services.runtime.directories.get(db)
+    params = request.query_params
+    filters = CaseFilters(
+        status=params.get("status") or None,
+        forum=params.get("forum") or None,
+        category=params.get("category") or None,
+        area=params.get("area") or None,
+    )
+    cases, total = await list_cases(db, scope, directory, filters, page=max(page, 1))
+    return _page(
+        request, "inbox.html", scope, csrf, cases=cases, total=total, page=max(page, 1),
+        filters=filters, directory=directory, language=scope.staff.language,
+    )  # fmt: skip
+
+
+@router.get("/cases/{reference}", response_class=HTMLResponse)
+async def case_page(
+    reference: str, request: Request, db: SessionDep, services: ServicesDep, client: ClientDep,
+    error: str = "", done: str = "",
+) -> Response:  # fmt: skip
+    try:
+        scope, csrf = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    case = await find_case(db, scope, reference) if scope.works_cases else None
+    if case is None:
+        return _page(request, "missing.html", scope, csrf, status_code=404)
+    directory = await services.runtime.directories.get(db)
+    detail = await read_case(db, scope, directory, case, client)
+    await db.commit()
+    return _page(request, "case.html", scope, csrf, case=detail, error=error, done=done)
+
+
+@router.post("/cases/{reference}")
+async def work_case(
+    reference: str,
+    request: Request,
+    db: SessionDep,
+    services: ServicesDep,
+    client: ClientDep,
+    action: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    status_: Annotated[str, Form(alias="status")] = "",
+) -> Response:
+    """One form per action on the case page: reply, note, status."""
+    try:
+        scope, expected = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    _check_csrf(csrf, expected)
+    case = await find_case(db, scope, reference) if scope.works_cases else None
+    if case is None:
+        return _page(request, "missing.html", scope, expected, status_code=404)
+    directory = await services.runtime.directories.get(db)
+    try:
+        if action == "reply":
+            await reply_to_reporter(db, services.runtime, directory, case=case,
+                                    staff=scope.staff, text=text)  # fmt: skip
+            done = "Sent to the reporter."
+        elif action == "note":
+            await add_note(db, case=case, staff=scope.staff, text=text)
+            done = "Note added."
+        elif action == "status":
+            await change_status(db, services.runtime, directory, case=case, staff=scope.staff,
+                                status=status_, reason=text)  # fmt: skip
+            done = f"Status changed to {status_}."
+        else:
+            raise CaseworkRefused("unknown action")
+    except CaseworkRefused as exc:
+        await db.rollback()
+        return RedirectResponse(
+            f"/admin/cases/{reference}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER
+        )
+    await audit(db, f"case_{action}", staff=scope.staff, case_id=case.id, client=client)
+    await db.commit()
+    services.wake_sender()
+    return RedirectResponse(
+        f"/admin/cases/{reference}?done={quote(done)}", status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(
+    request: Request, db: SessionDep, services: ServicesDep, forum: str | None = None
+) -> Response:
+    try:
+        scope, csrf = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    directory = await services.runtime.directories.get(db)
+    result = await trends(db, scope, directory, forum or None)
+    forums = [
+        (f.key, directory.localized(f.names, scope.staff.language))
+        for f in directory.forums.values()
+        if scope.forum_filter() is None or f.id in scope.forum_ids
+    ]
+    return _page(request, "dashboard.html", scope, csrf, t=result, forums=forums, forum=forum)
+
+
+@router.get("/simulator", response_class=HTMLResponse)
+async def simulator(request: Request, db: SessionDep) -> Response:
+    try:
+        scope, csrf = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    return _page(request, "simulator.html", scope, csrf, channels=list(LOOKS))
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(request: Request, db: SessionDep) -> Response:
+    try:
+        scope, csrf = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    if not scope.is_admin:
+        return _page(request, "missing.html", scope, csrf, status_code=403)
+    entries = list(await db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)))
+    return _page(request, "audit.html", scope, csrf, entries=entries)
+
+
+@router.get("/directory", response_class=HTMLResponse)
+async def directory_page(request: Request, db: SessionDep, services: ServicesDep) -> Response:
+    try:
+        scope, csrf = await _scope(request, db)
+    except _SignIn:
+        return _to_login(request)
+    directory = await services.runtime.directories.get(db)
+    staff = (
+        list(await db.scalars(select(StaffUser).order_by(StaffUser.email)))
+        if scope.is_admin
+        else []
+    )
+    roles: dict[int, list[str]] = {}
+    if scope.is_admin:
+        for staff_id, forum_id, role in (
+            await db.execute(select(ForumStaff.staff_id, ForumStaff.forum_id, ForumStaff.role))
+        ).all():
+            roles.setdefault(staff_id, []).append(
+                f"{role} of {directory.forums[forum_id].key}"
+                if forum_id in directory.forums
+                else role
+            )
+        for staff_id, unit_id, role in (
+            await db.execute(select(UnitStaff.staff_id, UnitStaff.unit_id, UnitStaff.role))
+        ).all():
+            roles.setdefault(staff_id, []).append(
+                f"{role} of {directory.units[unit_id].key}" if unit_id in directory.units else role
+            )
+    return _page(request, "directory.html", scope, csrf, directory=directory, staff=staff,
+                 roles=roles, language=scope.staff.language)  # fmt: skip

@@ -1,0 +1,65 @@
+"""What a staff member may see: the role decides the resources, membership the rows.
+
+A role that may not use a resource at all gets 403; a case outside the member's
+forums or units is simply not found (404), as if it did not exist, so scope is a
+filter on every query rather than a check on a page. Protection cases are read
+only by the officers of their unit: not by forum staff, and not by programme
+admins, who see them as anonymous counts like everyone else allowed to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Case, ForumStaff, StaffUser, UnitStaff
+
+ROLES = ("admin", "forum_chair", "focal_point", "protection_officer", "viewer")
+CASE_ROLES = frozenset({"admin", "forum_chair", "focal_point", "protection_officer"})
+PROTECTION_COUNT_ROLES = frozenset({"admin", "protection_officer", "viewer"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    staff: StaffUser
+    forum_ids: frozenset[int]
+    unit_ids: frozenset[int]
+
+    @property
+    def role(self) -> str:
+        return self.staff.role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def works_cases(self) -> bool:
+        return self.role in CASE_ROLES
+
+    @property
+    def sees_protection_counts(self) -> bool:
+        return self.role in PROTECTION_COUNT_ROLES
+
+    def cases(self) -> ColumnElement[bool]:
+        """The SQL condition for the cases this person may read."""
+        if not self.works_cases:
+            return false()
+        concerns: ColumnElement[bool] = Case.kind == "concern"
+        if not self.is_admin:  # forum staff (an officer may be forum staff too)
+            concerns = and_(concerns, Case.forum_id.in_(self.forum_ids))
+        protection = and_(Case.kind == "protection", Case.unit_id.in_(self.unit_ids))
+        return or_(concerns, protection)
+
+    def forum_filter(self) -> frozenset[int] | None:
+        """The forums whose trends this person reads; None: the whole programme."""
+        return None if self.role in ("admin", "viewer") else self.forum_ids
+
+
+async def load_scope(db: AsyncSession, staff: StaffUser) -> Scope:
+    forums = await db.scalars(select(ForumStaff.forum_id).where(ForumStaff.staff_id == staff.id))
+    units = await db.scalars(select(UnitStaff.unit_id).where(UnitStaff.staff_id == staff.id))
+    unit_ids = frozenset(units) if staff.role in ("protection_officer", "admin") else frozenset()
+    return Scope(staff, frozenset(forums), unit_ids)
