@@ -58,7 +58,7 @@ class Services:
 
     @classmethod
     async def open(cls, settings: Settings, *, upgrade: bool = True) -> Services:
-        privacy.configure(settings.resolve_data_key())
+        privacy.configure(settings.resolve_data_key(), settings.resolve_previous_keys())
         engine = create_engine(settings.database_url)
         if upgrade:
             await upgrade_schema(engine)

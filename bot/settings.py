@@ -2,7 +2,9 @@
 
 Secrets have no usable defaults: in production a missing or placeholder
 ``BARAZA_DATA_KEY`` stops the process at start, while development generates a key
-into ``var/`` and says so, so that ``make run`` works on a fresh clone.
+into ``var/`` and says so, so that ``make run`` works on a fresh clone. Keys that
+were rotated out still open old data: ``BARAZA_PREVIOUS_DATA_KEYS``, or in
+development the ``var/`` file that ``baraza keys rotate`` keeps them in.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     environment: Environment = Field(Environment.development, alias="BARAZA_ENV")
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     data_key: str = Field("", alias="BARAZA_DATA_KEY")
+    # Comma-separated keys rotated out: they open what they sealed, never seal.
+    previous_data_keys: str = Field("", alias="BARAZA_PREVIOUS_DATA_KEYS")
     var_dir: Path = Field(Path("var"), alias="BARAZA_VAR_DIR")
     tick_seconds: float = Field(15.0, alias="BARAZA_TICK_SECONDS", gt=0)
     session_idle_minutes: int = Field(30, alias="BARAZA_SESSION_IDLE_MINUTES", gt=0)
@@ -70,6 +74,16 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
+    @field_validator("previous_data_keys")
+    @classmethod
+    def _previous_keys(cls, value: str) -> str:
+        for raw in _listed(value):  # a bad one stops the process at start, not at first read
+            try:
+                decode_key(raw, "each of BARAZA_PREVIOUS_DATA_KEYS")
+            except SettingsError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _telegram_secret(cls, value: str | None) -> str | None:
@@ -84,10 +98,19 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         return self.var_dir / "data.key"
 
+    @property
+    def previous_keys_file(self) -> Path:
+        return self.var_dir / "previous-data.keys"
+
+    @property
+    def key_in_var(self) -> bool:
+        """Whether the data key is the development one kept in ``var/``, not the environment."""
+        return self.data_key.strip().lower() in PLACEHOLDER_KEYS
+
     def resolve_data_key(self) -> bytes:
         """Return the 32 raw bytes of the data key, generating one in development."""
         raw = self.data_key.strip()
-        if raw.lower() in PLACEHOLDER_KEYS:
+        if self.key_in_var:
             if self.environment is Environment.production:
                 raise SettingsError(
                     "BARAZA_DATA_KEY is required in production: run `baraza keys generate` "
@@ -95,6 +118,24 @@ class Settings(BaseSettings):
                 )
             raw = self._development_key()
         return decode_key(raw)
+
+    def resolve_previous_keys(self) -> list[bytes]:
+        """The keys rotated out, newest first: from the environment, and in development
+        (key kept in ``var/``) from the file ``baraza keys rotate`` keeps them in."""
+        keys = [decode_key(raw) for raw in _listed(self.previous_data_keys)]
+        if self.key_in_var and self.previous_keys_file.exists():
+            lines = self.previous_keys_file.read_text().split()
+            keys += [decode_key(raw, str(self.previous_keys_file)) for raw in lines]
+        return list(dict.fromkeys(keys))
+
+    def keep_rotated_development_key(self, new: str, old: str) -> None:
+        """After ``baraza keys rotate`` in development: the new key goes into the key
+        file, the old one to the front of the previous-keys file (backups need it)."""
+        kept = (
+            self.previous_keys_file.read_text().split() if self.previous_keys_file.exists() else []
+        )
+        _write_private(self.previous_keys_file, [old, *(k for k in kept if k != old)])
+        _write_private(self.key_file, [new])
 
     def _development_key(self) -> str:
         if self.key_file.exists():
@@ -114,19 +155,41 @@ class Settings(BaseSettings):
 
 def generate_key() -> str:
     """A fresh data key in the form BARAZA_DATA_KEY takes (URL-safe base64, 32 bytes)."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return encode_key(secrets.token_bytes(32))
 
 
-def decode_key(raw: str) -> bytes:
+def encode_key(key: bytes) -> str:
+    """The form BARAZA_DATA_KEY takes, of 32 raw bytes."""
+    return base64.urlsafe_b64encode(key).decode()
+
+
+def decode_key(raw: str, name: str = "BARAZA_DATA_KEY") -> bytes:
     try:
         key = base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4))
     except (ValueError, TypeError) as exc:
-        raise SettingsError("BARAZA_DATA_KEY is not URL-safe base64") from exc
+        raise SettingsError(f"{name} is not URL-safe base64") from exc
     if len(key) != 32:
         raise SettingsError(
-            f"BARAZA_DATA_KEY must decode to 32 bytes, not {len(key)}: use `baraza keys generate`."
+            f"{name} must decode to 32 bytes, not {len(key)}: use `baraza keys generate`."
         )
     return key
+
+
+def _listed(keys: str) -> list[str]:
+    return [part.strip() for part in keys.split(",") if part.strip()]
+
+
+def _write_private(path: Path, lines: list[str]) -> None:
+    """Replace ``path`` at once (a crash leaves the old file or the new, never half)
+    with a file only its owner can read, from its first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("".join(f"{line}\n" for line in lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 @lru_cache(maxsize=1)
