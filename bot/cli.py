@@ -1,4 +1,5 @@
-"""The ``baraza`` command: serve, chat, migrate, import, manage staff, check flows, make keys."""
+"""The ``baraza`` command: serve, chat, migrate, import, manage staff, check flows, keys,
+retention."""
 
 from __future__ import annotations
 
@@ -351,6 +352,32 @@ def keys_rotate(new_key_file: Path | None) -> None:
         "`baraza keys rotate` on it.\nKeep the new key in your secret store: without it "
         "the data cannot be read."
     )
+
+
+@main.group()
+def retention() -> None:
+    """How long protection case content is kept."""
+
+
+@retention.command("purge")
+def retention_purge() -> None:
+    """Erase the content of protection cases closed more than
+    BARAZA_PROTECTION_RETENTION_DAYS ago (the server does it hourly); counts stay."""
+    from bot.retention import purge_protection_content
+    from bot.services import Services
+
+    settings = _settings()
+    days = settings.protection_retention_days
+
+    async def run() -> int:
+        services = await Services.open(settings)
+        try:
+            return await purge_protection_content(services.sessions, retention_days=days)
+        finally:
+            await services.close()
+
+    purged = asyncio.run(run())
+    click.echo(f"purged the content of {purged} protection case(s) closed over {days} days ago")
 
 
 if __name__ == "__main__":

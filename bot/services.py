@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,6 +26,8 @@ from bot.conversation import (
 )
 from bot.db import create_engine, session_factory, upgrade_schema
 from bot.messages import InboundMessage
+from bot.models.base import utcnow
+from bot.retention import purge_protection_content
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.settings import Settings
@@ -158,6 +161,19 @@ class Services:
             "interval",
             seconds=self.settings.tick_seconds,
             id="purge-sessions",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            purge_protection_content,
+            "interval",
+            hours=1,
+            kwargs={
+                "sessions": self.sessions,
+                "retention_days": self.settings.protection_retention_days,
+            },
+            id="retention",
+            next_run_time=utcnow() + timedelta(minutes=1),  # restarts do not put it off
             max_instances=1,
             coalesce=True,
         )

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # Behind a proxy without PUBLIC_BASE_URL: rebuild the URL Twilio signed from
     # X-Forwarded-Proto/-Host. Only when the proxy sets them; a client could forge them.
     trust_forwarded: bool = Field(False, alias="BARAZA_TRUST_FORWARDED")
+    # Days after a protection case is closed before its words are erased (counts stay).
+    protection_retention_days: int = Field(90, alias="BARAZA_PROTECTION_RETENTION_DAYS", gt=0)
 
     @field_validator("public_base_url")
     @classmethod
