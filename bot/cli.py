@@ -56,11 +56,44 @@ def serve(host: str, port: int) -> None:
 
     from bot.app import create_app
 
+    settings = _settings()
     try:
-        _settings().resolve_data_key()
+        settings.resolve_data_key()
     except SettingsError as exc:
         _fail(str(exc))
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    if settings.environment.value == "development":
+        _announce_staff_access(settings, f"http://{host}:{port}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _announce_staff_access(settings: Settings, base: str) -> None:
+    """Say where staff sign in and where the simulator is; on a development server whose
+    admins have no password yet, make one for the first admin and show it once."""
+    from bot.services import Services
+    from bot.staff import first_admin_access
+
+    password_file = settings.var_dir / "admin-password.txt"
+
+    async def run() -> tuple[str, str | None] | None:
+        services = await Services.open(settings)
+        try:
+            async with services.sessions() as db, db.begin():
+                return await first_admin_access(db)
+        finally:
+            await services.close()
+
+    access = asyncio.run(run())
+    click.echo(f"\nStaff pages:  {base}/admin   (API: {base}/docs)")
+    if access is None:
+        click.echo("  no admin yet: create one with `baraza users add --role admin`")
+    elif access[1] is not None:
+        password_file.write_text(f"{access[0]} {access[1]}\n")
+        password_file.chmod(0o600)
+        click.echo(f"  sign in as {access[0]} with password {access[1]}")
+        click.echo(f"  (kept in {password_file}; change it with `baraza users add`)")
+    else:
+        click.echo(f"  sign in as {access[0]} (password in {password_file} if made here)")
+    click.echo(f"Simulator:    {base}/admin/simulator   (or `baraza chat` in a terminal)\n")
 
 
 @main.command()

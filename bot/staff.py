@@ -1,6 +1,9 @@
-"""Staff accounts: creation from the CLI, passwords hashed with argon2."""
+"""Staff accounts: creation from the CLI, passwords hashed with argon2, and the first
+admin's access on a development server, so `make run` can be signed in to at once."""
 
 from __future__ import annotations
+
+import secrets
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -42,3 +45,23 @@ async def upsert_staff_user(
     user.name, user.role, user.language = name, role, language
     user.password_hash, user.active = password_hash, True
     return created
+
+
+async def first_admin_access(db: AsyncSession) -> tuple[str, str | None] | None:
+    """For a development server: the first admin's email, and a password if one had to be
+    made (no admin could sign in yet); None when there is no admin at all."""
+    admins = list(
+        await db.scalars(
+            select(StaffUser)
+            .where(StaffUser.role == "admin", StaffUser.active.is_(True))
+            .order_by(StaffUser.id)
+        )
+    )
+    if not admins:
+        return None
+    if any(admin.password_hash for admin in admins):
+        first = next(admin for admin in admins if admin.password_hash)
+        return first.email, None
+    password = secrets.token_urlsafe(12)
+    admins[0].password_hash = hash_password(password)
+    return admins[0].email, password
