@@ -131,7 +131,9 @@ def database(env: dict[str, str]) -> sqlite3.Connection:
 def test_help_lists_every_command(cli_env: dict[str, str]) -> None:
     out = baraza(cli_env, "--help").stdout
     listed = set(re.findall(r"^  (\w+)\s", out.split("Commands:")[1], re.MULTILINE))
-    assert listed == {"serve", "chat", "db", "import", "users", "flows", "keys", "telegram"}
+    assert listed == {
+        "serve", "chat", "db", "import", "users", "flows", "keys", "telegram", "retention"
+    }  # fmt: skip
 
 
 def test_keys_generate_prints_a_fresh_32_byte_key(cli_env: dict[str, str]) -> None:
