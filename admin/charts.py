@@ -57,8 +57,8 @@ def weekly_columns(weeks: list[str], series: dict[str, dict[str, int]], title: s
 def bars(values: dict[str, int | float], title: str) -> Markup:
     if not values:
         return Markup('<p class="empty">Nothing yet.</p>')
-    width, row = 640, 26
-    label_width = 220
+    width, row = 420, 26  # drawn for half-width cards: text stays readable when scaled
+    label_width = 170
     peak = max(max(values.values()), 1)
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {width} {row * len(values) + 4}" '
@@ -68,7 +68,7 @@ def bars(values: dict[str, int | float], title: str) -> Markup:
         w = (width - label_width - 60) * n / peak
         y = i * row
         parts.append(
-            f'<text x="0" y="{y + 17}">{escape(str(name))[:32]}</text>'
+            f'<text x="0" y="{y + 17}">{escape(str(name))[:26]}</text>'
             f'<rect x="{label_width}" y="{y + 4}" width="{w:.1f}" height="18" '
             f'fill="{PALETTE[0]}"><title>{escape(str(name))}: {n}</title></rect>'
             f'<text x="{label_width + w + 6:.1f}" y="{y + 17}">{n}</text>'

@@ -52,13 +52,15 @@ def _check_csrf(sent: str, expected: str) -> None:
 
 
 def _page(
-    request: Request, name: str, scope: Scope | None, csrf: str = "", **values: Any
+    request: Request,
+    name: str,
+    scope: Scope | None,
+    csrf: str = "",
+    status_code: int = 200,
+    **values: Any,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        name,
-        {"me": scope.staff if scope else None, "scope": scope, "csrf": csrf, **values},
-    )
+    context = {"me": scope.staff if scope else None, "scope": scope, "csrf": csrf, **values}
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _to_login(request: Request) -> RedirectResponse:
