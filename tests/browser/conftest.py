@@ -1,0 +1,145 @@
+"""Fixtures for the browser tests: the real server in a subprocess, and Chromium.
+
+The server is started as an operator would start it (``baraza import``, ``baraza
+users add``, ``baraza serve``) on a fresh SQLite database and a free port of
+127.0.0.1; the browser is Debian's Chromium, driven by Playwright (its own browser
+download is not used). CI installs Chromium (``.ci/run``): without it these tests
+fail, they do not skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+ADMIN_EMAIL = "programme@baraza.example"
+FOCAL_POINT_EMAIL = "amina@baraza.example"
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    log: Path
+    admin_password: str = "admin-pass-4821"
+    focal_point_password: str = "amina-pass-7305"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _baraza(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [str(BIN / "baraza"), *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        pytest.fail(f"baraza {' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the server was not ready within 30 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("browser")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp}/b.db",
+        "BARAZA_VAR_DIR": str(tmp / "var"),
+    }
+    env["BARAZA_DATA_KEY"] = _baraza(env, "keys", "generate").splitlines()[-1]
+    _baraza(env, "import", "deployments/demo.yaml")
+    port = _free_port()
+    running = Server(base_url=f"http://127.0.0.1:{port}", log=tmp / "server.log")
+    # Both accounts exist in the demo deployment: `users add` sets their passwords.
+    _baraza(env, "users", "add", "--email", ADMIN_EMAIL, "--name", "Programme team",
+            "--role", "admin", "--password", running.admin_password)  # fmt: skip
+    _baraza(env, "users", "add", "--email", FOCAL_POINT_EMAIL, "--name", "Amina Yusuf",
+            "--role", "focal_point", "--password", running.focal_point_password)  # fmt: skip
+    with running.log.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "baraza"), "serve", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_ready(running.base_url, process, running.log)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
+            "(`apt-get install --no-install-recommends chromium`, as .ci/run does)",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        # CI runs as root, where Chromium's sandbox cannot start.
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A fresh browser context (no cookies) per test."""
+    context = browser.new_context(base_url=server.base_url, viewport={"width": 1100, "height": 800})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    page.goto("/admin/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
