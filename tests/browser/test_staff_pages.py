@@ -211,6 +211,9 @@ def test_refusals_carry_their_status_codes(page: Page, server: Server) -> None:
     audit = page.request.get("/admin/audit")
     missing = page.request.get("/admin/cases/ZZZ-ZZZ")
     assert (wrong.status, audit.status, missing.status) == (401, 403, 404)
+    page.goto("/admin/cases/ZZZ-ZZZ")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    screenshot(page, "case-not-found")
 
 
 def test_a_case_form_without_the_csrf_token_is_refused(
