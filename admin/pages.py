@@ -27,7 +27,8 @@ from admin.simulator import LOOKS
 from admin.trends import trends
 from bot.cases import STATUSES
 from bot.casework import CaseworkRefused, add_note, change_status, reply_to_reporter
-from bot.models import AuditEntry, ForumStaff, StaffUser, UnitStaff
+from bot.models import AuditEntry, Case, ForumStaff, StaffUser, UnitStaff
+from flows.answers import format_reference
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -252,7 +253,13 @@ async def audit_page(request: Request, db: SessionDep) -> Response:
         return _to_login(request)
     if not scope.is_admin:
         return _page(request, "missing.html", scope, csrf, status_code=403)
-    entries = list(await db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)))
+    rows = await db.execute(
+        select(AuditEntry, Case.reference)
+        .outerjoin(Case, Case.id == AuditEntry.case_id)
+        .order_by(AuditEntry.id.desc())
+        .limit(200)
+    )
+    entries = [(entry, format_reference(code) if code else "") for entry, code in rows.all()]
     return _page(request, "audit.html", scope, csrf, entries=entries)
 
 
