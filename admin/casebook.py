@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin.audit import audit
 from admin.schemas import CaseDetail, CaseSummary, TimelineEntry
 from admin.scope import Scope
+from bot.casework import reporter_of, why_not_contact
 from bot.directory import Directory
-from bot.models import Case, CaseMessage, Contact, StaffUser
+from bot.models import Case, CaseMessage, StaffUser
 from flows.answers import format_reference, normalise_reference
 
 PER_PAGE_MAX = 100
@@ -139,16 +140,7 @@ async def read_case(
         TimelineEntry(at=m.created_at, kind=m.direction, text=m.body, by=name)
         for m, name in entries
     ]
-    contact = (
-        await db.scalar(select(Contact.opted_out).where(Contact.id == case.contact_id))
-        if case.contact_id
-        else None
-    )
-    reachable = contact is False
-    if case.kind == "protection":
-        reachable = (
-            reachable and case.contact_method == "this_chat" and case.consent_withdrawn_at is None
-        )
+    reachable = not why_not_contact(case, await reporter_of(db, case))
     names = await _staff_names(db, {case.assigned_to_id} if case.assigned_to_id else set())
     base = summary(case, directory, scope.staff.language, names)
     return CaseDetail(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -85,6 +86,25 @@ async def get_scope(
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+async def get_page_scope(
+    request: Request, db: SessionDep, token: Annotated[str | None, Depends(bearer)]
+) -> Scope:
+    """The same sign-in and CSRF check as the API, for the pages: without a session, a
+    redirect to the sign-in form that comes back here afterwards."""
+    try:
+        return await get_scope(request, db, token)
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_401_UNAUTHORIZED:
+            raise
+        login = f"/admin/login?next={quote(request.url.path)}"
+        raise HTTPException(
+            status.HTTP_303_SEE_OTHER, "sign in first", headers={"Location": login}
+        ) from None
+
+
+PageScope = Annotated[Scope, Depends(get_page_scope)]
 
 
 def _requires(allowed: frozenset[str], what: str) -> object:

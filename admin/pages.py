@@ -7,12 +7,11 @@ every form carries the session's CSRF token and is refused without it.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -20,9 +19,9 @@ from sqlalchemy import select
 from admin import charts
 from admin.audit import audit
 from admin.casebook import CaseFilters, find_case, list_cases, read_case
-from admin.deps import COOKIE, ClientDep, ServicesDep, SessionDep
-from admin.scope import Scope, load_scope
-from admin.security import SignInThrottled, authenticate, issue_token, resolve_token, revoke_token
+from admin.deps import COOKIE, ClientDep, PageScope, ServicesDep, SessionDep
+from admin.scope import Scope
+from admin.security import SignInThrottled, authenticate, issue_token, revoke_token
 from admin.simulator import LOOKS
 from admin.trends import trends
 from bot.cases import STATUSES
@@ -35,39 +34,16 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(charts=charts, statuses=STATUSES)
 
 
-class _SignIn(Exception):
-    """No live session: the page answers with a redirect to the sign-in form."""
-
-
-async def _scope(request: Request, db: SessionDep) -> tuple[Scope, str]:
-    cookie = request.cookies.get(COOKIE)
-    found = await resolve_token(db, cookie, "web") if cookie else None
-    if found is None:
-        raise _SignIn
-    return await load_scope(db, found[0]), found[1].csrf or ""
-
-
-def _check_csrf(sent: str, expected: str) -> None:
-    if not sent or not secrets.compare_digest(sent, expected):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
-
-
 def _page(
     request: Request,
     name: str,
     scope: Scope | None,
-    csrf: str = "",
     status_code: int = 200,
     **values: Any,
 ) -> HTMLResponse:
+    csrf = getattr(request.state, "csrf", "") if scope else ""  # set by the sign-in check
     context = {"me": scope.staff if scope else None, "scope": scope, "csrf": csrf, **values}
     return templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(
-        f"/admin/login?next={quote(request.url.path)}", status.HTTP_303_SEE_OTHER
-    )
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -105,12 +81,8 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, db: SessionDep, csrf: Annotated[str, Form()] = "") -> Response:
-    try:
-        _, expected = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
-    _check_csrf(csrf, expected)
+async def logout(request: Request, db: SessionDep, scope: PageScope) -> Response:
+    """Sign out (the form's CSRF token is checked by ``PageScope``)."""
     await revoke_token(db, request.cookies[COOKIE])
     await db.commit()
     response = RedirectResponse("/admin/login", status.HTTP_303_SEE_OTHER)
@@ -127,13 +99,10 @@ async def home() -> Response:
 async def inbox(
     request: Request,
     db: SessionDep,
+    scope: PageScope,
     services: ServicesDep,
     page: int = 1,
 ) -> Response:
-    try:
-        scope, csrf = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
     if not scope.works_cases:
         return RedirectResponse("/admin/dashboard", status.HTTP_303_SEE_OTHER)
     directory = await services.runtime.directories.get(db)
@@ -146,27 +115,23 @@ async def inbox(
     )
     cases, total = await list_cases(db, scope, directory, filters, page=max(page, 1))
     return _page(
-        request, "inbox.html", scope, csrf, cases=cases, total=total, page=max(page, 1),
+        request, "inbox.html", scope, cases=cases, total=total, page=max(page, 1),
         filters=filters, directory=directory, language=scope.staff.language,
     )  # fmt: skip
 
 
 @router.get("/cases/{reference}", response_class=HTMLResponse)
 async def case_page(
-    reference: str, request: Request, db: SessionDep, services: ServicesDep, client: ClientDep,
-    error: str = "", done: str = "",
+    reference: str, request: Request, db: SessionDep, scope: PageScope,
+    services: ServicesDep, client: ClientDep, error: str = "", done: str = "",
 ) -> Response:  # fmt: skip
-    try:
-        scope, csrf = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
     case = await find_case(db, scope, reference) if scope.works_cases else None
     if case is None:
-        return _page(request, "missing.html", scope, csrf, status_code=404)
+        return _page(request, "missing.html", scope, status_code=404)
     directory = await services.runtime.directories.get(db)
     detail = await read_case(db, scope, directory, case, client)
     await db.commit()
-    return _page(request, "case.html", scope, csrf, case=detail, error=error, done=done)
+    return _page(request, "case.html", scope, case=detail, error=error, done=done)
 
 
 @router.post("/cases/{reference}")
@@ -174,22 +139,18 @@ async def work_case(
     reference: str,
     request: Request,
     db: SessionDep,
+    scope: PageScope,
     services: ServicesDep,
     client: ClientDep,
     action: Annotated[str, Form()],
-    csrf: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     status_: Annotated[str, Form(alias="status")] = "",
 ) -> Response:
-    """One form per action on the case page: reply, note, status."""
-    try:
-        scope, expected = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
-    _check_csrf(csrf, expected)
+    """One form per action on the case page: reply, note, status (CSRF checked by
+    ``PageScope``)."""
     case = await find_case(db, scope, reference) if scope.works_cases else None
     if case is None:
-        return _page(request, "missing.html", scope, expected, status_code=404)
+        return _page(request, "missing.html", scope, status_code=404)
     directory = await services.runtime.directories.get(db)
     try:
         if action == "reply":
@@ -220,12 +181,12 @@ async def work_case(
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(
-    request: Request, db: SessionDep, services: ServicesDep, forum: str | None = None
+    request: Request,
+    db: SessionDep,
+    scope: PageScope,
+    services: ServicesDep,
+    forum: str | None = None,
 ) -> Response:
-    try:
-        scope, csrf = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
     directory = await services.runtime.directories.get(db)
     result = await trends(db, scope, directory, forum or None)
     forums = [
@@ -233,26 +194,18 @@ async def dashboard(
         for f in directory.forums.values()
         if scope.forum_filter() is None or f.id in scope.forum_ids
     ]
-    return _page(request, "dashboard.html", scope, csrf, t=result, forums=forums, forum=forum)
+    return _page(request, "dashboard.html", scope, t=result, forums=forums, forum=forum)
 
 
 @router.get("/simulator", response_class=HTMLResponse)
-async def simulator(request: Request, db: SessionDep) -> Response:
-    try:
-        scope, csrf = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
-    return _page(request, "simulator.html", scope, csrf, channels=list(LOOKS))
+async def simulator(request: Request, scope: PageScope) -> Response:
+    return _page(request, "simulator.html", scope, channels=list(LOOKS))
 
 
 @router.get("/audit", response_class=HTMLResponse)
-async def audit_page(request: Request, db: SessionDep) -> Response:
-    try:
-        scope, csrf = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
+async def audit_page(request: Request, db: SessionDep, scope: PageScope) -> Response:
     if not scope.is_admin:
-        return _page(request, "missing.html", scope, csrf, status_code=403)
+        return _page(request, "missing.html", scope, status_code=403)
     rows = await db.execute(
         select(AuditEntry, Case.reference)
         .outerjoin(Case, Case.id == AuditEntry.case_id)
@@ -260,36 +213,25 @@ async def audit_page(request: Request, db: SessionDep) -> Response:
         .limit(200)
     )
     entries = [(entry, format_reference(code) if code else "") for entry, code in rows.all()]
-    return _page(request, "audit.html", scope, csrf, entries=entries)
+    return _page(request, "audit.html", scope, entries=entries)
 
 
 @router.get("/directory", response_class=HTMLResponse)
-async def directory_page(request: Request, db: SessionDep, services: ServicesDep) -> Response:
-    try:
-        scope, csrf = await _scope(request, db)
-    except _SignIn:
-        return _to_login(request)
+async def directory_page(
+    request: Request, db: SessionDep, scope: PageScope, services: ServicesDep
+) -> Response:
     directory = await services.runtime.directories.get(db)
-    staff = (
-        list(await db.scalars(select(StaffUser).order_by(StaffUser.email)))
-        if scope.is_admin
-        else []
-    )
+    staff: list[StaffUser] = []
     roles: dict[int, list[str]] = {}
     if scope.is_admin:
-        for staff_id, forum_id, role in (
-            await db.execute(select(ForumStaff.staff_id, ForumStaff.forum_id, ForumStaff.role))
-        ).all():
-            roles.setdefault(staff_id, []).append(
-                f"{role} of {directory.forums[forum_id].key}"
-                if forum_id in directory.forums
-                else role
-            )
-        for staff_id, unit_id, role in (
-            await db.execute(select(UnitStaff.staff_id, UnitStaff.unit_id, UnitStaff.role))
-        ).all():
-            roles.setdefault(staff_id, []).append(
-                f"{role} of {directory.units[unit_id].key}" if unit_id in directory.units else role
-            )
-    return _page(request, "directory.html", scope, csrf, directory=directory, staff=staff,
+        staff = list(await db.scalars(select(StaffUser).order_by(StaffUser.email)))
+        for link, owner, points in (
+            (ForumStaff, ForumStaff.forum_id, directory.forums),
+            (UnitStaff, UnitStaff.unit_id, directory.units),
+        ):
+            rows = await db.execute(select(link.staff_id, owner, link.role))
+            for staff_id, point_id, role in rows.all():
+                where = f" of {points[point_id].key}" if point_id in points else ""
+                roles.setdefault(staff_id, []).append(role + where)
+    return _page(request, "directory.html", scope, directory=directory, staff=staff,
                  roles=roles, language=scope.staff.language)  # fmt: skip

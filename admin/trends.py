@@ -109,7 +109,7 @@ async def trends(
         result.opt_outs = await _opt_outs(db, since, weeks)
         result.messages = await _volumes(db, since)
     if scope.sees_protection_counts:
-        result.protection = await _protection_counts(db, scope, directory, since, language)
+        result.protection = await _protection_counts(db, directory, since, language)
     return result
 
 
@@ -148,7 +148,7 @@ async def _volumes(db: AsyncSession, since: datetime) -> dict[str, dict[str, int
 
 
 async def _protection_counts(
-    db: AsyncSession, scope: Scope, directory: Directory, since: datetime, language: str
+    db: AsyncSession, directory: Directory, since: datetime, language: str
 ) -> dict[str, dict[str, int]]:
     """Anonymous counts only: by outcome, by help asked for, by area. Nothing per case."""
     rows = (

@@ -147,7 +147,22 @@ async def _tell(db: AsyncSession, catalogs: Catalogs, case: Case, text: str, kin
     return True
 
 
-async def _reporter(db: AsyncSession, case: Case) -> Contact | None:
+def why_not_contact(case: Case, contact: Contact | None) -> str:
+    """Why the reporter may not be written to on this case ("" if they may): the one rule
+    the reply form, the API and the relay itself all follow."""
+    if contact is None:
+        return "the reporter can no longer be reached through this case"
+    if contact.opted_out:
+        return "the reporter has stopped all messages (STOP)"
+    if case.kind == "protection":
+        if case.consent_withdrawn_at is not None:
+            return "the survivor withdrew consent: nothing more can be sent"
+        if case.contact_method != "this_chat":
+            return "the survivor did not agree to be written to in this chat"
+    return ""
+
+
+async def reporter_of(db: AsyncSession, case: Case) -> Contact | None:
     if case.contact_id is None:
         return None
     return await db.scalar(select(Contact).where(Contact.id == case.contact_id))
@@ -186,17 +201,12 @@ async def reply_to_reporter(
     not withdrawn consent; on SMS, where a message shows on the lock screen, words
     that name the subject are refused so staff can rephrase."""
     text = _checked_text(text)
-    contact = await _reporter(db, case)
-    if contact is None:
-        raise CaseworkRefused("the reporter can no longer be reached through this case")
-    if contact.opted_out:
-        raise CaseworkRefused("the reporter has stopped all messages (STOP)")
+    contact = await reporter_of(db, case)
+    refusal = why_not_contact(case, contact)
+    if contact is None or refusal:
+        raise CaseworkRefused(refusal)
     flow, kind = "staff_message", "relay"
     if case.kind == "protection":
-        if case.consent_withdrawn_at is not None:
-            raise CaseworkRefused("the survivor withdrew consent: nothing more can be sent")
-        if case.contact_method != "this_chat":
-            raise CaseworkRefused("the survivor did not agree to be written to in this chat")
         if contact.channel == "sms":
             word = mentions_subject(text, subject_words(directory, runtime.catalogs))
             if word:

@@ -99,12 +99,12 @@ class Services:
         be committed, so the channel does not acknowledge it to the provider."""
         async with self.sessions() as db, db.begin():
             outcome = await handle_inbound(db, self.runtime, message)
-        if self._sender is not None and outcome.replies:
-            self._sender.wake()
+        if outcome.replies:
+            self.wake_sender()
         return outcome
 
     def wake_sender(self) -> None:
-        """Something was queued outside an inbound message (a staff reply): send it now."""
+        """Something was queued (replies, a staff message): the sender need not wait its poll."""
         if self._sender is not None:
             self._sender.wake()
 

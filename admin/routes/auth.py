@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from admin.deps import ClientDep, ScopeDep, SessionDep, bearer
@@ -52,7 +52,7 @@ async def sign_out(
 
 
 @router.get("/me", response_model=Me)
-async def me(scope: ScopeDep, request: Request) -> Me:
+async def me(scope: ScopeDep) -> Me:
     staff = StaffPublic.model_validate(scope.staff)
     return Me(
         **staff.model_dump(), forum_ids=sorted(scope.forum_ids), unit_ids=sorted(scope.unit_ids)

@@ -28,6 +28,7 @@ from admin.schemas import (
     StaffPublic,
     StaffUpdate,
 )
+from admin.scope import Scope
 from bot.models import (
     Area,
     Category,
@@ -49,8 +50,25 @@ POINTS: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-async def _changed(db: SessionDep) -> None:
+async def _changed(
+    db: SessionDep,
+    scope: Scope,
+    client: str | None,
+    target: str,
+    detail: str,
+    action: str = "directory_change",
+) -> None:
+    """Every process reloads its directory (the revision moves on), and the change is audited."""
     await db.execute(update(Deployment).values(revision=Deployment.revision + 1))
+    await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
+
+
+async def _commit_new(db: SessionDep, what: str) -> None:
+    """Commit a created row; its unique key settles a clash: 409, not a 500."""
+    try:
+        await db.commit()
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{what} with that key exists") from None
 
 
 @router.get("/areas", response_model=list[AreaPublic])
@@ -78,13 +96,8 @@ async def add_area(body: AreaWrite, scope: Admin, db: SessionDep, client: Client
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown parent area")
     db.add(Area(key=body.key, parent_id=parent_id, level=body.level, names=body.names,
                 aliases=[], timezone=body.timezone))  # fmt: skip
-    await _changed(db)
-    await audit(db, "directory_change", staff=scope.staff, target=f"area:{body.key}",
-                detail="created", client=client)  # fmt: skip
-    try:
-        await db.commit()
-    except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "an area with that key exists") from None
+    await _changed(db, scope, client, f"area:{body.key}", "created")
+    await _commit_new(db, "an area")
     return AreaPublic(**body.model_dump())
 
 
@@ -148,9 +161,7 @@ async def _edit_point(
         await db.execute(delete(link).where(owner == point.id))
         column = "forum_id" if kind == "forums" else "unit_id"
         db.add_all(link(**{column: point.id, "area_id": area_id}) for area_id in ids)
-    await _changed(db)
-    await audit(db, "directory_change", staff=scope.staff, target=f"{kind[:-1]}:{key}",
-                detail=body.model_dump_json(exclude_none=True)[:500], client=client)  # fmt: skip
+    await _changed(db, scope, client, f"{kind[:-1]}:{key}", body.model_dump_json(exclude_none=True))
     await db.commit()
     return next(p for p in await _points(db, kind) if p.key == key)
 
@@ -171,13 +182,8 @@ async def add_category(
     position = await db.scalar(select(Category.position).order_by(Category.position.desc()))
     db.add(Category(key=body.key, names=body.names, routes_to=body.routes_to,
                     active=body.active, position=(position or 0) + 1))  # fmt: skip
-    await _changed(db)
-    await audit(db, "directory_change", staff=scope.staff, target=f"category:{body.key}",
-                detail="created", client=client)  # fmt: skip
-    try:
-        await db.commit()
-    except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "a category with that key exists") from None
+    await _changed(db, scope, client, f"category:{body.key}", "created")
+    await _commit_new(db, "a category")
     return CategoryPublic(**body.model_dump())
 
 
@@ -192,9 +198,7 @@ async def edit_category(
         category.names = body.names
     if body.active is not None:
         category.active = body.active
-    await _changed(db)
-    await audit(db, "directory_change", staff=scope.staff, target=f"category:{key}",
-                detail=body.model_dump_json(exclude_none=True)[:500], client=client)  # fmt: skip
+    await _changed(db, scope, client, f"category:{key}", body.model_dump_json(exclude_none=True))
     await db.commit()
     return CategoryPublic(key=key, names=category.names, routes_to=category.routes_to,
                           active=category.active)  # fmt: skip
@@ -228,9 +232,7 @@ async def add_staff(
         if unit_id is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown unit {key}")
         db.add(UnitStaff(unit_id=unit_id, staff_id=user.id, role=unit_role))
-    await _changed(db)
-    await audit(db, "staff_change", staff=scope.staff, target=user.email, detail="created",
-                client=client)  # fmt: skip
+    await _changed(db, scope, client, user.email, "created", action="staff_change")
     await db.commit()
     return StaffPublic.model_validate(user)
 
@@ -249,9 +251,7 @@ async def edit_staff(
     for field in ("name", "role", "language", "active"):
         if getattr(body, field) is not None:
             setattr(user, field, getattr(body, field))
-    await _changed(db)
-    await audit(db, "staff_change", staff=scope.staff, target=user.email,
-                detail=", ".join(f"{k}={v}" for k, v in changes.items() if k != "password")
-                or "password reset", client=client)  # fmt: skip
+    said = ", ".join(f"{k}={v}" for k, v in changes.items() if k != "password")
+    await _changed(db, scope, client, user.email, said or "password reset", action="staff_change")
     await db.commit()
     return StaffPublic.model_validate(user)
