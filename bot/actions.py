@@ -15,14 +15,14 @@ from babel.dates import format_date
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import protection, relay
+from bot import news_actions, protection, relay
+from bot.broadcasts import BroadcastDraft, create_broadcast
 from bot.cases import STATUS_MESSAGES, Report, find_own_case, open_case
 from bot.contacts import ContactRecord
 from bot.directory import Directory
-from bot.i18n import RTL_LANGUAGES, Catalogs, msg
-from bot.messages import Location, OutboundMessage
+from bot.i18n import Catalogs, msg
+from bot.messages import Location
 from bot.models import Contact, ForumMember
-from bot.outbox import to_contacts
 from flows.ports import ActionResult, Turn
 
 
@@ -129,30 +129,25 @@ async def prepare_announcement(ctx: ActionContext) -> ActionResult:
 
 
 async def send_announcement(ctx: ActionContext) -> ActionResult:
+    """The chair's announcement becomes a broadcast to the forum's members, sent by the
+    dispatcher like any other: in each member's language where the chair wrote it, else
+    in the chair's, with quiet hours and the stopped respected."""
     chosen = ctx.vars.get("forum")
     forum_id = int(chosen) if chosen and chosen.isdigit() else None
     text = ctx.vars.get("announcement")
     if forum_id is None or forum_id not in _chaired(ctx) or not text:
         return ActionResult(outcome="not_chair")
-    forum = ctx.directory.forums[forum_id]
-    recipients = []
-    for member in (await ctx.db.execute(_members(forum_id))).all():
-        if member.opted_out:
-            continue
-        language = member.language or ctx.directory.default_language
-        forum_name = ctx.directory.localized(forum.names, language)
-        body = ctx.catalogs.text(language, msg("announce.message"), forum=forum_name, text=text)
-        message = OutboundMessage(
-            text=body,
-            language=language,
-            rtl=language in RTL_LANGUAGES,
-            meta={"forum": forum_name, "announcement": text},  # a template's variables
-        )
-        recipients.append((member.id, member.channel, member.urn_hash, message))
-    queued = await to_contacts(ctx.db, recipients, kind="announcement")
+    draft = BroadcastDraft(
+        audience="forum",
+        forum_id=forum_id,
+        texts={ctx.language: text},
+        fallback_language=ctx.language,
+    )
+    await create_broadcast(ctx.db, draft, directory=ctx.directory, staff_id=None)
+    members = (await ctx.db.execute(_members(forum_id))).all()
     ctx.vars.pop("announcement", None)
     ctx.vars.pop("announcement_short", None)
-    return ActionResult(outcome="sent", vars={"queued": queued})
+    return ActionResult(outcome="sent", vars={"queued": sum(1 for m in members if not m.opted_out)})
 
 
 async def count_members(ctx: ActionContext) -> ActionResult:
@@ -192,4 +187,6 @@ ACTIONS: dict[str, Action] = {
     "withdraw_consent": protection.withdraw_consent,
     "append_case_reply": relay.append_case_reply,
     "save_satisfaction": relay.save_satisfaction,
+    "toggle_subscription": news_actions.toggle_subscription,
+    "record_rsvp": news_actions.record_rsvp,
 }

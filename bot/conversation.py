@@ -26,6 +26,7 @@ from bot.contacts import (
 from bot.db import InsertIfAbsent
 from bot.directory import Directory
 from bot.i18n import RTL_LANGUAGES, msg
+from bot.meetings import answer_for_meeting
 from bot.messages import InboundMessage, OutboundMessage
 from bot.models import ConversationSession, InboundReceipt, OutboxMessage
 from bot.models.base import table, utcnow
@@ -101,6 +102,16 @@ async def _converse(
     keyword, start = _intent(message, ports, directory, contact)
     if keyword is None and start is None and message.button is None and not message.edited:
         start = await answer_for_case(db, contact, message.text)  # "ACD-EFG thank you"
+    if keyword is None and start is None and not message.edited and not contact.opted_out:
+        live = row is not None and row.expires_at > now and row.flow != EXPIRED
+        start = await answer_for_meeting(  # a reminder's button, or "1" / "yes" after one
+            db,
+            contact,
+            message,
+            catalogs=runtime.catalogs,
+            languages=list(directory.languages),
+            in_conversation=live,
+        )
     language = contact.language or directory.default_language
 
     if keyword == "stop":

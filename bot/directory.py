@@ -25,6 +25,7 @@ from bot.models import (
     ProtectionUnit,
     RoutingRule,
     StaffUser,
+    Topic,
     UnitArea,
 )
 from bot.text import fold
@@ -46,6 +47,7 @@ class AreaInfo:
     timezone: str | None
     latitude: float | None
     longitude: float | None
+    quiet_hours: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class Directory:
     templates: dict[str, ChannelTemplates] = field(default_factory=dict)
     # The protection flow's discreet entry words: folded word -> its language.
     entry_words: dict[str, str] = field(default_factory=dict)
+    # Subjects of awareness messages people can subscribe to: id -> names.
+    topics: dict[int, dict[str, str]] = field(default_factory=dict)
     areas_by_key: dict[str, AreaInfo] = field(init=False)
     categories_by_key: dict[str, CategoryInfo] = field(init=False)
     categories_by_id: dict[int, CategoryInfo] = field(init=False)
@@ -130,6 +134,30 @@ class Directory:
             chain.append(current)
             current = self.areas[current].parent_id
         return chain
+
+    def descendants(self, area_id: int) -> list[int]:
+        """The area and every area below it."""
+        return [a for a in self.areas if area_id in self.ancestors(a)]
+
+    @property
+    def home_timezone(self) -> str:
+        """The zone of contacts whose area is unknown: the first area that names one."""
+        return next((a.timezone for a in self.areas.values() if a.timezone), "UTC")
+
+    def timezone_of(self, area_id: int | None) -> str:
+        """An area's time zone, inherited from the nearest area above that names one."""
+        for ancestor in self.ancestors(area_id) if area_id is not None else []:
+            if zone := self.areas[ancestor].timezone:
+                return zone
+        return self.home_timezone
+
+    def quiet_hours_of(self, area_id: int | None) -> str | None:
+        """An area's quiet hours ("21:00-07:00"), inherited like its time zone; None
+        when no area above sets them (the settings' default applies)."""
+        for ancestor in self.ancestors(area_id) if area_id is not None else []:
+            if hours := self.areas[ancestor].quiet_hours:
+                return hours
+        return None
 
     def area_label(self, area_id: int, language: str) -> str:
         area = self.areas[area_id]
@@ -170,6 +198,7 @@ async def load_directory(db: AsyncSession) -> Directory:
             a.timezone,
             a.latitude,
             a.longitude,
+            a.quiet_hours,
         )
         for a in (await db.execute(select(Area))).scalars()
     }
@@ -253,6 +282,12 @@ async def load_directory(db: AsyncSession) -> Directory:
         rules=rules,
         chairs={k: tuple(v) for k, v in chairs.items()},
         templates=channel_templates(deployment.whatsapp),
+        topics={
+            t.id: dict(t.names)
+            for t in (
+                await db.execute(select(Topic).where(Topic.active).order_by(Topic.id))
+            ).scalars()
+        },
         entry_words={
             fold(word): language
             for language, words in ((deployment.protection or {}).get("entry_words") or {}).items()

@@ -97,7 +97,28 @@ class TurnPorts:
                 )
                 for forum_id in self.directory.chairs.get(self.contact.urn_hash, ())
             ]
+        if source == "subscriptions":
+            return self._subscription_options(language)
         raise KeyError(source)
+
+    def _subscription_options(self, language: str) -> list[Choice]:
+        """The news a person can follow: the forums covering their area (every forum when
+        their area is unknown), then the awareness topics."""
+        d = self.directory
+        area = self.contact.area_id
+        near = set(d.ancestors(area)) if area is not None else set()
+        forums = [
+            forum_id
+            for forum_id in d.forums
+            if not near or near & set(d.forum_coverage.get(forum_id, ()))
+        ] or list(d.forums)
+        return [
+            Choice(f"forum:{forum_id}", d.localized(d.forums[forum_id].names, language))
+            for forum_id in forums
+        ] + [
+            Choice(f"topic:{topic_id}", d.localized(names, language))
+            for topic_id, names in d.topics.items()
+        ]
 
     def match_area(self, text: str, language: str) -> AreaMatch:
         return self.area_index.match(text, language)

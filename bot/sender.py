@@ -18,7 +18,7 @@ import random
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import and_, exists, or_, select, update
@@ -26,10 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.contacts import stop_contact
-from bot.directory import DirectoryCache
+from bot.directory import Directory, DirectoryCache
+from bot.dispatch_texts import DispatchTexts
 from bot.messages import OutboundMessage
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
+from bot.quiet import parse_quiet_hours
 from bot.urns import URN, parse
 from channels.base import (
     ERASE,
@@ -81,8 +83,12 @@ class Sender:
         worker_id: str | None = None,
         concurrency: int = 8,
         directories: DirectoryCache | None = None,
+        texts: DispatchTexts | None = None,
+        quiet_hours: str = "21:00-07:00",
     ) -> None:
         self.sessions = sessions
+        self.texts = texts
+        self.quiet_hours = parse_quiet_hours(quiet_hours)
         self.directories = directories or DirectoryCache()
         self.channels = dict(channels)
         self.max_attempts = max_attempts
@@ -112,6 +118,8 @@ class Sender:
                 earlier.recipient_hash == OutboxMessage.recipient_hash,
                 earlier.channel == OutboxMessage.channel,
                 earlier.id < OutboxMessage.id,
+                # A reply does not wait behind a broadcast held for the morning.
+                earlier.priority <= OutboxMessage.priority,
                 or_(
                     earlier.status == "sending",
                     and_(earlier.status == "pending", earlier.next_attempt_at > now),
@@ -178,31 +186,58 @@ class Sender:
 
     async def _recipient(
         self, db: AsyncSession, row: OutboxMessage
-    ) -> tuple[URN | None, str, Envelope]:
-        """Where the row goes (None and why not, when it must not go), and its envelope."""
+    ) -> tuple[URN | None, str, Envelope, int | None]:
+        """Where the row goes (None and why not, when it must not go), its envelope, and
+        the contact's area (whose time zone and quiet hours apply)."""
         unknown = Envelope(kind=row.kind)
         if row.contact_id is not None:
             contact = await db.get(Contact, row.contact_id)
             if contact is None:
-                return None, "contact deleted", unknown
+                return None, "contact deleted", unknown, None
             if contact.opted_out and row.kind not in SENDS_EVEN_WHEN_STOPPED:
-                return None, "contact stopped", unknown
+                return None, "contact stopped", unknown, None
             seen = Envelope(kind=row.kind, last_inbound_at=contact.last_inbound_at, tracked=True)
-            return parse(contact.urn), "", seen
+            return parse(contact.urn), "", seen, contact.area_id
         if row.staff_id is None:
-            return (
-                (parse(row.address), "", unknown) if row.address else (None, "no address", unknown)
-            )
+            if row.address:
+                return parse(row.address), "", unknown, None
+            return None, "no address", unknown, None
         staff = await db.get(StaffUser, row.staff_id)
         if staff is None or not staff.address or not staff.active:
-            return None, "staff member has no address", unknown
-        return parse(staff.address), "", unknown
+            return None, "staff member has no address", unknown, None
+        return parse(staff.address), "", unknown, None
+
+    async def _dispatched(
+        self, db: AsyncSession, row: OutboxMessage, area_id: int | None, d: Directory
+    ) -> OutboundMessage | str | datetime:
+        """A dispatch row's message for its recipient; or why it must not go (a string);
+        or, in the recipient's quiet hours, when it may (a datetime)."""
+        if self.texts is None or row.dispatch_id is None:
+            return "nothing to send"
+        source = await self.texts.source(db, row.dispatch_id, d)
+        if source is None:
+            return "what it announced is gone"
+        now = utcnow()
+        if source.expires_at is not None and now >= source.expires_at:
+            return "too late to matter"
+        if not source.urgent:
+            hours = d.quiet_hours_of(area_id)
+            window = parse_quiet_hours(hours) if hours else self.quiet_hours
+            release = window.release_at(now, d.timezone_of(area_id))
+            if release > now:
+                return release
+        language = row.language or d.default_language
+        message = await self.texts.message(
+            db, row.dispatch_id, language, d.timezone_of(area_id), row.part, d
+        )
+        return message if message is not None else "nothing to send"
 
     async def _prepare(self, ids: list[int]) -> list[_Job]:
         """Read what to send and to whom, in one short transaction; skip the unsendable."""
         jobs: list[_Job] = []
         async with self.sessions() as db, db.begin():
-            templates = (await self.directories.get(db)).templates
+            directory = await self.directories.get(db)
+            templates = directory.templates
             rows = {
                 row.id: row
                 for row in (
@@ -213,12 +248,22 @@ class Sender:
                 row = rows.get(row_id)
                 if row is None or row.status != "sending":
                     continue
-                urn, why_not, envelope = await self._recipient(db, row)
+                urn, why_not, envelope, area_id = await self._recipient(db, row)
                 channel = self.channels.get(row.channel)
                 if row.kind == ERASE and (channel is None or not channel.capabilities.erase):
                     urn, why_not = None, "this channel cannot take messages back"
-                if urn is None:
-                    row.status, row.last_error = "skipped", why_not
+                message: OutboundMessage | str | datetime = why_not
+                if urn is not None:
+                    message = (
+                        OutboundMessage.from_json(row.payload)
+                        if row.payload is not None
+                        else await self._dispatched(db, row, area_id, directory)
+                    )
+                if isinstance(message, datetime):  # quiet hours: not an attempt
+                    row.status, row.claimed_by, row.next_attempt_at = "pending", None, message
+                    continue
+                if urn is None or isinstance(message, str):
+                    row.status, row.last_error = "skipped", str(message)
                     continue
                 jobs.append(
                     _Job(
@@ -228,7 +273,7 @@ class Sender:
                         row.contact_id,
                         row.attempts,
                         urn,
-                        OutboundMessage.from_json(row.payload),
+                        message,
                         replace(envelope, templates=templates.get(row.channel, NO_TEMPLATES)),
                     )
                 )

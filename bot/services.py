@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,6 +25,8 @@ from bot.conversation import (
     purge_expired_sessions,
 )
 from bot.db import create_engine, session_factory, upgrade_schema
+from bot.dispatch_texts import DispatchTexts
+from bot.dispatcher import Dispatcher
 from bot.messages import InboundMessage
 from bot.models.base import utcnow
 from bot.retention import purge_protection_content
@@ -58,6 +60,8 @@ class Services:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: AsyncIOScheduler | None = None
+    _dispatcher: Dispatcher | None = None
+    _dispatching: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(cls, settings: Settings, *, upgrade: bool = True) -> Services:
@@ -139,7 +143,49 @@ class Services:
             self.channels if channels is None else channels,
             max_attempts=self.settings.send_max_attempts,
             directories=self.runtime.directories,
+            texts=DispatchTexts(self.runtime.catalogs),
+            quiet_hours=self.settings.quiet_hours,
         )
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            self.sessions,
+            self.runtime.directories,
+            quiet_hours=self.settings.quiet_hours,
+            on_queued=self.wake_sender,
+        )
+
+    async def dispatch(self) -> None:
+        """The scheduler's tick: send what is due; then, if the next item falls due before
+        the next tick, look again at that moment (reminders are not a tick late)."""
+        async with self._dispatching:  # one tick at a time in a process
+            if self._dispatcher is None:
+                self._dispatcher = self.dispatcher()
+            try:
+                await self._dispatcher.tick()
+                soonest = await self._dispatcher.next_due()
+            except Exception:  # the database may be away: the next tick tries again
+                log.exception("dispatch tick failed")
+                return
+        if soonest is not None and soonest < utcnow() + timedelta(
+            seconds=self.settings.tick_seconds
+        ):
+            self._tick_at(soonest)
+
+    def wake_dispatcher(self) -> None:
+        """Something is due now (a broadcast sent at once): tick now, not at the next tick."""
+        self._tick_at(utcnow())
+
+    def _tick_at(self, when: datetime) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.add_job(
+                self.dispatch,
+                "date",
+                run_date=max(when, utcnow()),
+                id="dispatch-soon",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
 
     async def purge(self) -> None:
         async with self.sessions() as db, db.begin():
@@ -163,6 +209,16 @@ class Services:
             id="purge-sessions",
             max_instances=1,
             coalesce=True,
+        )
+        scheduler.add_job(
+            self.dispatch,
+            "interval",
+            seconds=self.settings.tick_seconds,
+            id="dispatch",
+            next_run_time=utcnow(),  # catch up on what fell due while the process was down
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
         )
         scheduler.add_job(
             purge_protection_content,

@@ -33,6 +33,9 @@ class Environment(StrEnum):
     test = "test"
 
 
+QUIET_HOURS = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or unsafe; the message says which and how to fix it."""
 
@@ -47,6 +50,12 @@ class Settings(BaseSettings):
     previous_data_keys: str = Field("", alias="BARAZA_PREVIOUS_DATA_KEYS")
     var_dir: Path = Field(Path("var"), alias="BARAZA_VAR_DIR")
     tick_seconds: float = Field(15.0, alias="BARAZA_TICK_SECONDS", gt=0)
+    # Local hours when nothing but urgent news goes out; an area may set its own.
+    quiet_hours: str = Field("21:00-07:00", alias="BARAZA_QUIET_HOURS", pattern=QUIET_HOURS)
+    # Meeting reminders, in minutes before the start (a meeting may set its own).
+    reminder_minutes: str = Field(
+        "1440,120", alias="BARAZA_REMINDER_MINUTES", pattern=r"^\d+(,\d+)*$"
+    )
     session_idle_minutes: int = Field(30, alias="BARAZA_SESSION_IDLE_MINUTES", gt=0)
     flows_dir: Path | None = Field(None, alias="BARAZA_FLOWS_DIR")
     locales_dir: Path | None = Field(None, alias="BARAZA_LOCALES_DIR")

@@ -43,7 +43,9 @@ class ChoiceStep(_Strict):
     type: Literal["choice"]
     prompt: MessageId
     options: tuple[Option, ...] = ()
-    options_from: Literal["concern_categories", "languages", "chair_forums"] | None = None
+    options_from: (
+        Literal["concern_categories", "languages", "chair_forums", "subscriptions"] | None
+    ) = None
     save: Identifier | None = None
     next: Identifier | None = None
     multilingual: bool = False

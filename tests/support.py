@@ -28,11 +28,14 @@ from bot.conversation import handle_inbound
 from bot.deployment import import_file
 from bot.messages import InboundMessage, Location
 from bot.models import (
+    Broadcast,
     Case,
     CaseMessage,
     Contact,
     ConversationSession,
+    Dispatch,
     InboundReceipt,
+    Meeting,
     OutboxMessage,
     ProtectionCount,
 )
@@ -78,6 +81,8 @@ def test_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "DATABASE_URL": database_url,
         "BARAZA_DATA_KEY": generate_key(),
         "BARAZA_VAR_DIR": tmp,
+        # No quiet hours unless a test asks: the suite runs at any hour, anywhere.
+        "BARAZA_QUIET_HOURS": "00:00-00:00",
     }
     values.update(overrides)
     return Settings(**values)
@@ -118,10 +123,13 @@ async def serving(
 
 
 async def deliver_all(services: Services, channels: tuple[str, ...], within: float = 8.0) -> None:
-    """Run the sender until nothing waits on ``channels`` (deferred messages included)."""
+    """Run the dispatcher and the sender until nothing waits on ``channels`` (deferred
+    messages included)."""
     sender = services.sender()
+    dispatcher = services.dispatcher()
     deadline = time.monotonic() + within
     while True:
+        await dispatcher.tick()
         await sender.drain()
         async with services.sessions() as db:
             waiting = await db.scalar(
@@ -147,6 +155,9 @@ async def wipe_activity(services: Services) -> None:
     async with services.sessions() as db, db.begin():
         for model in (
             OutboxMessage,
+            Dispatch,
+            Broadcast,
+            Meeting,
             CaseMessage,
             Case,
             ConversationSession,

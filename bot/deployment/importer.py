@@ -12,7 +12,7 @@ deactivated, not deleted: cases still point at them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from bot.models import (
     ProtectionUnit,
     RoutingRule,
     StaffUser,
+    Topic,
     UnitArea,
     UnitStaff,
 )
@@ -104,12 +105,14 @@ async def _sync_links(
     owner_id: int,
     wanted: set[tuple[Any, ...]],
     columns: tuple[str, ...],
+    keep: Callable[[Any], bool],
 ) -> None:
-    """Make the link rows of one owner exactly ``wanted``, touching only differences."""
+    """Make the link rows of one owner exactly ``wanted`` (plus those ``keep`` keeps),
+    touching only differences."""
     rows = (await db.execute(select(model).where(getattr(model, owner) == owner_id))).scalars()
     existing = {tuple(getattr(r, c) for c in columns): r for r in rows}
     for key, row in existing.items():
-        if key not in wanted:
+        if key not in wanted and not keep(row):
             await db.delete(row)
             report.changes += 1
     for key in wanted - set(existing):
@@ -150,9 +153,19 @@ class _Links:
     owner_id: int
 
     async def sync(
-        self, model: Any, wanted: set[tuple[Any, ...]], columns: tuple[str, ...]
+        self,
+        model: Any,
+        wanted: set[tuple[Any, ...]],
+        columns: tuple[str, ...],
+        keep: Callable[[Any], bool] = lambda row: False,
     ) -> None:
-        await _sync_links(self.db, self.report, model, self.owner, self.owner_id, wanted, columns)
+        await _sync_links(
+            self.db, self.report, model, self.owner, self.owner_id, wanted, columns, keep
+        )
+
+
+def _joined_through_bot(member: ForumMember) -> bool:
+    return member.source == "bot"
 
 
 async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportReport:
@@ -188,6 +201,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             names=dict(a.names),
             aliases=list(a.aliases),
             timezone=a.timezone,
+            quiet_hours=a.quiet_hours,
             latitude=a.latitude,
             longitude=a.longitude,
         )
@@ -247,7 +261,12 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             db, report, categories, Category, key=c.key, names={}, routes_to=c.routes_to
         )
         report.set(row, names=dict(c.names), routes_to=c.routes_to, position=position, active=True)
+    topics = await _by(db, Topic, "key")
+    for t in spec.topics:
+        row = _get_or_add(db, report, topics, Topic, key=t.key, names={})
+        report.set(row, names=dict(t.names), active=True)
     for rows, listed in (
+        (topics, {t.key for t in spec.topics}),
         (forums, {f.key for f in spec.forums}),
         (units, {u.key for u in spec.protection_units}),
         (categories, {c.key for c in spec.categories}),
@@ -269,7 +288,8 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
         links = _Links(db, report, "forum_id", forum_id)
         await links.sync(ForumArea, {(areas[k].id,) for k in f.areas}, ("area_id",))
         await links.sync(ForumStaff, people, ("staff_id", "role"))
-        await links.sync(ForumMember, members, ("contact_id",))
+        # Members who joined through the bot stay: only the file's own list is synced.
+        await links.sync(ForumMember, members, ("contact_id",), keep=_joined_through_bot)
     for u in spec.protection_units:
         people = {(staff[e].id, "focal_point") for e in u.focal_points}
         people |= {(staff[e].id, "officer") for e in u.officers}

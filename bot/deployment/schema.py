@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from bot.settings import QUIET_HOURS
 from bot.urns import InvalidURN, parse
 
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
@@ -45,6 +46,8 @@ class AreaSpec(_Strict):
     names: Names = Field(min_length=1)
     aliases: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
     timezone: str | None = None
+    # Local hours when only urgent news goes out here and below ("21:00-07:00").
+    quiet_hours: str | None = Field(None, pattern=QUIET_HOURS)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
 
@@ -122,6 +125,13 @@ class UnitSpec(_Strict):
     _check_notify = field_validator("notify")(lambda cls, v: v if v is None else _urn(v))
 
 
+class TopicSpec(_Strict):
+    """A subject of awareness campaigns people can subscribe to (safety tips, ...)."""
+
+    key: Key
+    names: Names = Field(min_length=1)
+
+
 class CategorySpec(_Strict):
     key: Key
     names: Names = Field(min_length=1)
@@ -171,6 +181,7 @@ class DeploymentFile(_Strict):
     forums: list[ForumSpec] = []
     protection_units: list[UnitSpec] = []
     categories: list[CategorySpec] = Field(min_length=1)
+    topics: list[TopicSpec] = []
     routing: list[RuleSpec] = []
     whatsapp: WhatsAppSpec = WhatsAppSpec()
     protection: ProtectionSpec = ProtectionSpec()

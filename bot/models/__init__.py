@@ -17,6 +17,16 @@ from bot.models.directory import (
     UnitArea,
     UnitStaff,
 )
+from bot.models.outbound import (
+    Broadcast,
+    Campaign,
+    CampaignProgress,
+    Dispatch,
+    Meeting,
+    MeetingAnswer,
+    Topic,
+    TopicSubscription,
+)
 from bot.models.outbox import OutboxMessage
 from bot.models.staff import AuditEntry, StaffToken
 
@@ -24,23 +34,31 @@ __all__ = [
     "Area",
     "AuditEntry",
     "Base",
+    "Broadcast",
+    "Campaign",
+    "CampaignProgress",
     "Case",
     "CaseMessage",
     "Category",
     "Contact",
     "ConversationSession",
     "Deployment",
+    "Dispatch",
     "Forum",
     "ForumArea",
     "ForumMember",
     "ForumStaff",
     "InboundReceipt",
+    "Meeting",
+    "MeetingAnswer",
     "OutboxMessage",
     "ProtectionCount",
     "ProtectionUnit",
     "RoutingRule",
     "StaffToken",
     "StaffUser",
+    "Topic",
+    "TopicSubscription",
     "UnitArea",
     "UnitStaff",
 ]

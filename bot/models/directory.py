@@ -44,6 +44,7 @@ class Area(Base):
     names: Mapped[dict[str, str]] = mapped_column(JSON)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))  # "21:00-07:00", local
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
 
@@ -123,6 +124,11 @@ class ForumMember(Base):
     )
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    # "deployment" (the file lists them; an import may remove them) or "bot" (they
+    # joined themselves; only they can leave).
+    source: Mapped[str] = mapped_column(
+        String(20), default="deployment", server_default="deployment"
     )
 
 

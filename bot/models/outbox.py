@@ -21,7 +21,12 @@ PRIORITY_BULK = 10
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "channel", "priority", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "channel", "priority", "next_attempt_at"),
+        # A person gets one copy of a broadcast, reminder or campaign message, whatever
+        # retries, restarts and processes do (rows outside a dispatch have no dispatch_id).
+        Index("ux_outbox_dispatch_contact", "dispatch_id", "contact_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -34,7 +39,11 @@ class OutboxMessage(Base):
     address: Mapped[str | None] = mapped_column(Sealed)
     kind: Mapped[str] = mapped_column(String(20))
     priority: Mapped[int] = mapped_column(Integer, default=PRIORITY_REPLY)
-    payload: Mapped[str] = mapped_column(Sealed)
+    # None for a dispatch's rows: rendered from the dispatch, per language, when sent.
+    payload: Mapped[str | None] = mapped_column(Sealed)
+    dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("dispatches.id", ondelete="CASCADE"))
+    language: Mapped[str | None] = mapped_column(String(16))
+    part: Mapped[int | None] = mapped_column(Integer)  # which message of a campaign
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

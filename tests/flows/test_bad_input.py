@@ -52,7 +52,7 @@ async def test_a_reply_that_matches_no_option_is_answered_and_asked_again(person
     await person.send("hi")
     await person.send("1")
     answer = await person.send("9")
-    assert "reply with a number from 1 to 5" in answer and "1 Report a concern" in answer
+    assert "reply with a number from 1 to 6" in answer and "1 Report a concern" in answer
     answer = await person.send("purple elephant")
     assert "did not understand" in answer
     third = await person.send("0")
