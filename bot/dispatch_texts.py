@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_date, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directory import Directory
@@ -44,7 +44,7 @@ def format_when(moment: datetime, language: str, zone: str) -> str:
     """ "Saturday 5 December, 14:00" in the reader's language and time zone."""
     local = moment.astimezone(ZoneInfo(zone))
     locale = _locale(language)
-    day = format_skeleton("MMMMEEEEd", local, locale=locale)
+    day = format_date(local, "full", locale=locale)
     hour = format_time(local, "short", locale=locale)
     pattern = str(locale.datetime_formats.get("medium", "{1} {0}"))
     return pattern.replace("{1}", day).replace("{0}", hour)

@@ -140,9 +140,9 @@ class Dispatcher:
                 for campaign in campaigns
                 for zone in sorted(zones)
             ]
-            if rows:
-                result = await db.execute(_insert_ignoring(db, Dispatch), rows)
-                planned = max(0, result.rowcount or 0)  # type: ignore[attr-defined]
+            statement = _insert_ignoring(db, Dispatch).returning(table(Dispatch).c.id)
+            for row in rows:  # one by one: a few campaigns times a few zones
+                planned += (await db.execute(statement, row)).first() is not None
         return planned
 
     async def _expire(self, now: datetime) -> int:
@@ -230,7 +230,8 @@ class Dispatcher:
             Contact.id,
             Contact.urn_hash,
             literal(OUTBOX_KIND[dispatch.kind]),
-            literal(PRIORITY[dispatch.kind]),
+            # Urgent news is not held behind earlier bulk waiting for the morning.
+            literal(PRIORITY_NOTIFICATION if dispatch.urgent else PRIORITY[dispatch.kind]),
             case((stopped == true(), literal("skipped")), else_=literal("pending")),
             literal(0),
             self._release(dispatch, d, now),

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.contacts import ContactRecord
 from bot.directory import Directory
 from bot.dispatch_texts import RSVP_NO, RSVP_YES
-from bot.dispatcher import LIVE, new_dispatch
+from bot.dispatcher import new_dispatch
 from bot.i18n import Catalogs, msg
 from bot.messages import InboundMessage
 from bot.models import Dispatch, Meeting, MeetingAnswer, OutboxMessage
@@ -104,9 +104,11 @@ async def _stop_reminders(db: AsyncSession, meeting_id: int, why: str) -> None:
     reminders = select(Dispatch.id).where(
         Dispatch.meeting_id == meeting_id, Dispatch.kind == "reminder"
     )
+    # Not yet queued: cancelled. Being sent: what waits is skipped below, and the tick
+    # marks the dispatch done once nothing is left.
     await db.execute(
         update(Dispatch)
-        .where(Dispatch.id.in_(reminders), Dispatch.status.in_(LIVE))
+        .where(Dispatch.id.in_(reminders), Dispatch.status.in_(("scheduled", "materializing")))
         .values(status="cancelled", finished_at=now)
     )
     await db.execute(

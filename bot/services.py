@@ -142,6 +142,7 @@ class Services:
             self.sessions,
             self.channels if channels is None else channels,
             max_attempts=self.settings.send_max_attempts,
+            claim_timeout=timedelta(seconds=self.settings.claim_timeout_seconds),
             directories=self.runtime.directories,
             texts=DispatchTexts(self.runtime.catalogs),
             quiet_hours=self.settings.quiet_hours,
@@ -152,6 +153,7 @@ class Services:
             self.sessions,
             self.runtime.directories,
             quiet_hours=self.settings.quiet_hours,
+            claim_timeout=timedelta(seconds=min(60.0, self.settings.claim_timeout_seconds)),
             on_queued=self.wake_sender,
         )
 

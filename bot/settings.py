@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(30, alias="BARAZA_SESSION_IDLE_MINUTES", gt=0)
     flows_dir: Path | None = Field(None, alias="BARAZA_FLOWS_DIR")
     locales_dir: Path | None = Field(None, alias="BARAZA_LOCALES_DIR")
+    # A claim (an outbox row being sent, a dispatch being queued) not renewed for this
+    # long is taken to be from a process that died, and taken over.
+    claim_timeout_seconds: float = Field(300.0, alias="BARAZA_CLAIM_TIMEOUT_SECONDS", gt=0)
     sender_poll_seconds: float = Field(1.0, alias="BARAZA_SENDER_POLL_SECONDS", gt=0)
     send_max_attempts: int = Field(8, alias="BARAZA_SEND_MAX_ATTEMPTS", gt=0)
     public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
