@@ -87,6 +87,7 @@ def _announce_staff_access(settings: Settings, base: str) -> None:
     if access is None:
         click.echo("  no admin yet: create one with `baraza users add --role admin`")
     elif access[1] is not None:
+        password_file.parent.mkdir(parents=True, exist_ok=True)
         password_file.write_text(f"{access[0]} {access[1]}\n")
         password_file.chmod(0o600)
         click.echo(f"  sign in as {access[0]} with password {access[1]}")

@@ -10,12 +10,7 @@ fail, they do not skip.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from tests.processes import BIN, ROOT, baraza, free_port, wait_ready
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -40,36 +35,6 @@ class Server:
     focal_point_password: str = "amina-pass-7305"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _baraza(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "baraza"), *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if done.returncode:
-        pytest.fail(f"baraza {' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout.strip()
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the server was not ready within 30 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("browser")
@@ -78,14 +43,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "DATABASE_URL": f"sqlite:///{tmp}/b.db",
         "BARAZA_VAR_DIR": str(tmp / "var"),
     }
-    env["BARAZA_DATA_KEY"] = _baraza(env, "keys", "generate").splitlines()[-1]
-    _baraza(env, "import", "deployments/demo.yaml")
-    port = _free_port()
+    env["BARAZA_DATA_KEY"] = baraza(env, "keys", "generate").splitlines()[-1]
+    baraza(env, "import", "deployments/demo.yaml")
+    port = free_port()
     running = Server(base_url=f"http://127.0.0.1:{port}", log=tmp / "server.log")
     # Both accounts exist in the demo deployment: `users add` sets their passwords.
-    _baraza(env, "users", "add", "--email", ADMIN_EMAIL, "--name", "Programme team",
+    baraza(env, "users", "add", "--email", ADMIN_EMAIL, "--name", "Programme team",
             "--role", "admin", "--password", running.admin_password)  # fmt: skip
-    _baraza(env, "users", "add", "--email", FOCAL_POINT_EMAIL, "--name", "Amina Yusuf",
+    baraza(env, "users", "add", "--email", FOCAL_POINT_EMAIL, "--name", "Amina Yusuf",
             "--role", "focal_point", "--password", running.focal_point_password)  # fmt: skip
     with running.log.open("wb") as log:
         process = subprocess.Popen(
@@ -93,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        _wait_ready(running.base_url, process, running.log)
+        wait_ready(running.base_url, process, running.log)
         yield running
     finally:
         process.terminate()

@@ -344,9 +344,10 @@ async def test_a_campaign_delivers_its_series_in_order_from_where_each_person_jo
     await next_part()
     await next_part()
     await next_part()  # the series is over for the first: nothing more
-    tips = lambda phone: [
-        b for b in world.fake.bodies(phone.number) if "Tip " in b or "Conseil " in b
-    ]  # noqa: E731
+
+    def tips(phone: Phone) -> list[str]:
+        return [b for b in world.fake.bodies(phone.number) if "Tip " in b or "Conseil " in b]
+
     assert [t.split(":")[1].strip() for t in tips(early)] == ["Tip 1", "Tip 2", "Tip 3"]
     assert [t.split(":", 1)[1].strip() for t in tips(late)] == [
         "Conseil 1",
