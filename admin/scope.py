@@ -19,6 +19,10 @@ from bot.models import Case, ForumStaff, StaffUser, UnitStaff
 ROLES = ("admin", "forum_chair", "focal_point", "protection_officer", "viewer")
 CASE_ROLES = frozenset({"admin", "forum_chair", "focal_point", "protection_officer"})
 PROTECTION_COUNT_ROLES = frozenset({"admin", "protection_officer", "viewer"})
+# Forum news: chairs and focal points read their forums' broadcasts and run their
+# meetings; chairs (and admins) broadcast. Campaigns are the programme's: admins only.
+FORUM_NEWS_ROLES = frozenset({"admin", "forum_chair", "focal_point"})
+BROADCAST_ROLES = frozenset({"admin", "forum_chair"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,18 @@ class Scope:
     @property
     def sees_protection_counts(self) -> bool:
         return self.role in PROTECTION_COUNT_ROLES
+
+    @property
+    def reads_forum_news(self) -> bool:
+        return self.role in FORUM_NEWS_ROLES
+
+    @property
+    def broadcasts(self) -> bool:
+        return self.role in BROADCAST_ROLES
+
+    def serves_forum(self, forum_id: int | None) -> bool:
+        """Whether this person works for the forum (admins: every forum)."""
+        return self.is_admin or (forum_id is not None and forum_id in self.forum_ids)
 
     def cases(self) -> ColumnElement[bool]:
         """The SQL condition for the cases this person may read."""

@@ -29,15 +29,18 @@ from bot.deployment import import_file
 from bot.messages import InboundMessage, Location
 from bot.models import (
     Broadcast,
+    Campaign,
     Case,
     CaseMessage,
     Contact,
     ConversationSession,
     Dispatch,
+    ForumMember,
     InboundReceipt,
     Meeting,
     OutboxMessage,
     ProtectionCount,
+    TopicSubscription,
 )
 from bot.services import Services
 from bot.settings import Environment, Settings, generate_key
@@ -158,6 +161,8 @@ async def wipe_activity(services: Services) -> None:
             Dispatch,
             Broadcast,
             Meeting,
+            Campaign,
+            TopicSubscription,
             CaseMessage,
             Case,
             ConversationSession,
@@ -165,6 +170,8 @@ async def wipe_activity(services: Services) -> None:
             ProtectionCount,
         ):
             await db.execute(delete(model))
+        # Who joined a forum's news through the bot is activity; the file's members stay.
+        await db.execute(delete(ForumMember).where(ForumMember.source == "bot"))
     services.runtime.directories.invalidate()
 
 
