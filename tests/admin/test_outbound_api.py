@@ -12,17 +12,33 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
+from admin.security import issue_token
 from bot.contacts import find_or_create_contact
-from bot.models import Area, Contact, Forum, ForumMember, Topic, TopicSubscription
+from bot.models import Area, Contact, Forum, ForumMember, StaffUser, Topic, TopicSubscription
 from bot.models.base import utcnow
 from bot.services import Services
 from bot.urns import parse
-from tests.admin.conftest import Staff, audit_actions, last_audit_id
+from tests.admin.conftest import ACCOUNTS, Staff, audit_actions, last_audit_id
 from tests.support import Person
 
 OK, NO, NF = 200, 403, 404
+
+
+@pytest.fixture
+async def team(api: httpx.AsyncClient, services: Services) -> dict[str, Staff]:
+    """The programme admin, Eastleigh's chair and its focal point, with API tokens issued
+    straight away: signing in is tested with the cases, and each one is an argon2 check."""
+    tokens = {}
+    async with services.sessions() as db, db.begin():
+        for role in ("admin", "chair", "focal"):
+            user = await db.scalar(select(StaffUser).where(StaffUser.email == ACCOUNTS[role]))
+            assert user is not None
+            user.active = True
+            tokens[role], _ = await issue_token(db, user, "api")
+    return {role: Staff(api, token) for role, token in tokens.items()}
 
 
 def ok(code: int) -> int:
@@ -163,7 +179,7 @@ async def test_every_role_against_broadcasts_meetings_and_campaigns(
 
 
 async def test_the_preview_counts_people_languages_channels_segments_and_time(
-    staff: dict[str, Staff], services: Services
+    team: dict[str, Staff], services: Services
 ) -> None:
     for urn, language, area in (
         ("telegram:7100001", "en", "ke-kakuma"),
@@ -182,7 +198,7 @@ async def test_the_preview_counts_people_languages_channels_segments_and_time(
             "volontaires du forum seront là pour organiser la file d'attente dans le calme.",
         },
     }
-    response = await staff["admin"].post("/api/v1/broadcasts/preview", json=body)
+    response = await team["admin"].post("/api/v1/broadcasts/preview", json=body)
     assert response.status_code == 200, response.text
     assert response.json() == {
         "recipients": 5,
@@ -193,20 +209,20 @@ async def test_the_preview_counts_people_languages_channels_segments_and_time(
         "sms_segments": {"en": 1, "fr": 2, "pt": 2},
         "seconds_to_send": 2.0,  # two SMS at one a second; Telegram and WhatsApp go meanwhile
     }
-    only = await staff["admin"].post(
+    only = await team["admin"].post(
         "/api/v1/broadcasts/preview", json={**body, "languages": ["fr"], "channels": ["sms"]}
     )
     assert (only.json()["recipients"], only.json()["stopped"]) == (1, 1)
     area = {**body, "audience": "area", "forum": None, "area": "ke-turkana-west"}
-    below = (await staff["admin"].post("/api/v1/broadcasts/preview", json=area)).json()
+    below = (await team["admin"].post("/api/v1/broadcasts/preview", json=area)).json()
     assert below["recipients"] == 4  # the subscribers of Kakuma, below Turkana West
-    assert (await staff["admin"].get("/api/v1/broadcasts")).json()["total"] == 0  # none stored
+    assert (await team["admin"].get("/api/v1/broadcasts")).json()["total"] == 0  # none stored
 
 
 async def test_a_broadcast_that_cannot_go_as_asked_is_refused_with_the_reason(
-    staff: dict[str, Staff],
+    team: dict[str, Staff],
 ) -> None:
-    admin = staff["admin"]
+    admin = team["admin"]
     for change, reason in (
         ({"forum": "nowhere"}, "no forum with the key 'nowhere'"),
         ({"fallback_language": "pt"}, "the fallback language must have a text"),
@@ -225,10 +241,10 @@ async def test_a_broadcast_that_cannot_go_as_asked_is_refused_with_the_reason(
 
 
 async def test_a_local_sending_time_is_the_audience_s_and_the_broadcast_reads_back(
-    staff: dict[str, Staff], services: Services
+    team: dict[str, Staff], services: Services
 ) -> None:
     day = (utcnow() + timedelta(days=2)).date()
-    created = await staff["chair"].post(
+    created = await team["chair"].post(
         "/api/v1/broadcasts", json=announcement(send_at=f"{day}T09:30", urgent=True)
     )
     assert created.status_code == 201, created.text
@@ -245,9 +261,9 @@ async def test_a_local_sending_time_is_the_audience_s_and_the_broadcast_reads_ba
         "failed": 0, "held": 0, "skipped": {}, "done_share": 0.0,
     }  # fmt: skip
     # Cancelled before its time: nothing will go, and it says so.
-    cancelled = await staff["chair"].post(f"/api/v1/broadcasts/{body['id']}/cancel")
+    cancelled = await team["chair"].post(f"/api/v1/broadcasts/{body['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    assert (await staff["chair"].post(f"/api/v1/broadcasts/{body['id']}/cancel")).status_code == 409
+    assert (await team["chair"].post(f"/api/v1/broadcasts/{body['id']}/cancel")).status_code == 409
     report = await services.dispatcher().tick()
     assert report.queued == {}
 
@@ -256,9 +272,9 @@ async def test_a_local_sending_time_is_the_audience_s_and_the_broadcast_reads_ba
 
 
 async def test_a_meeting_in_the_forum_s_time_with_reminders_moves_and_cancels(
-    staff: dict[str, Staff], services: Services
+    team: dict[str, Staff], services: Services
 ) -> None:
-    focal = staff["focal"]
+    focal = team["focal"]
     day = (utcnow() + timedelta(days=5)).date()
     created = await focal.post(
         "/api/v1/meetings",
@@ -309,13 +325,13 @@ async def test_a_meeting_in_the_forum_s_time_with_reminders_moves_and_cancels(
 
 
 async def test_members_answer_a_reminder_and_the_chair_sees_the_count(
-    staff: dict[str, Staff], services: Services, make_person: Any
+    team: dict[str, Staff], services: Services, make_person: Any
 ) -> None:
     coming, not_coming = make_person(), make_person()
     for person in (coming, not_coming):
         await join(services, person.urn, forum="eastleigh-cpf", language="en")
     starts = utcnow() + timedelta(minutes=30)
-    created = await staff["chair"].post(
+    created = await team["chair"].post(
         "/api/v1/meetings",
         json=meeting(starts_at=starts.isoformat(), reminder_minutes=[30], place="Hall 2"),
     )
@@ -326,14 +342,14 @@ async def test_members_answer_a_reminder_and_the_chair_sees_the_count(
         assert "Reminder: Eastleigh Community Policing Forum meets on" in reminder, reminder
         assert "Hall 2" in reminder
         await person.send(answer)
-    one = (await staff["chair"].get(f"/api/v1/meetings/{created.json()['id']}")).json()
+    one = (await team["chair"].get(f"/api/v1/meetings/{created.json()['id']}")).json()
     assert one["answers"] == {"yes": 1, "no": 1}
     [notice] = one["notices"]
     # The demo's two SMS members are reminded too: here, without an SMS channel, they wait.
     figures = notice["progress"]
     assert (figures["queued"], figures["sent"], figures["waiting"]) == (4, 2, 2)
     assert figures["done_share"] == 0.5
-    listed = (await staff["chair"].get("/api/v1/meetings")).json()["upcoming"]
+    listed = (await team["chair"].get("/api/v1/meetings")).json()["upcoming"]
     assert [m["answers"] for m in listed] == [{"yes": 1, "no": 1}]
 
 
@@ -356,9 +372,9 @@ def series(**extra: Any) -> dict[str, Any]:
 
 
 async def test_a_campaign_goes_part_by_part_and_its_reach_is_counted(
-    staff: dict[str, Staff], services: Services, make_person: Any
+    team: dict[str, Staff], services: Services, make_person: Any
 ) -> None:
-    admin = staff["admin"]
+    admin = team["admin"]
     readers = [make_person(), make_person()]
     for person in readers:
         await join(services, person.urn, forum=None, topic="safety-tips", language="fr")
@@ -407,10 +423,10 @@ async def test_a_campaign_goes_part_by_part_and_its_reach_is_counted(
 
 
 async def test_every_change_is_audited_and_reads_are_not(
-    staff: dict[str, Staff], services: Services
+    team: dict[str, Staff], services: Services
 ) -> None:
     before = await last_audit_id(services)
-    admin, chair = staff["admin"], staff["chair"]
+    admin, chair = team["admin"], team["chair"]
     broadcast = (await chair.post("/api/v1/broadcasts", json=announcement())).json()
     await chair.get(f"/api/v1/broadcasts/{broadcast['id']}")
     await chair.post("/api/v1/broadcasts/preview", json=announcement())
@@ -465,12 +481,12 @@ async def test_openapi_describes_every_new_operation(api: httpx.AsyncClient) -> 
 
 
 async def test_a_person_is_not_reached_twice_by_one_meeting_reminder(
-    staff: dict[str, Staff], services: Services, person: Person
+    team: dict[str, Staff], services: Services, person: Person
 ) -> None:
     """Ticks that run again (a restart, a second process) do not send a reminder twice."""
     await join(services, person.urn, forum="eastleigh-cpf", language="fr")
     starts = utcnow() + timedelta(minutes=10)
-    await staff["chair"].post(
+    await team["chair"].post(
         "/api/v1/meetings", json=meeting(starts_at=starts.isoformat(), reminder_minutes=[10])
     )
     for _ in range(3):
