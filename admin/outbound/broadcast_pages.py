@@ -161,7 +161,7 @@ def _forums(scope: Scope, d: Directory) -> list[tuple[str, str, str]]:
     return [
         (f.key, d.localized(f.names, language), forum_timezone(f.id, d))
         for f in d.forums.values()
-        if scope.serves_forum(f.id)
+        if scope.broadcasts_to(f.id)
     ]
 
 

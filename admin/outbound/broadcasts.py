@@ -1,10 +1,11 @@
 """Broadcasts for staff: preview, send or schedule, list, read with live progress, cancel.
 
 Admins reach any audience (a forum's members, an area and everything below it, all
-subscribers). A forum chair reaches only the members of the forums they serve; any
-other audience is refused (403). Focal points read their forums' broadcasts; viewers
-and protection officers have none (403). A broadcast outside someone's forums is not
-found (404), as a case outside them is.
+subscribers). A forum chair reaches only the members of the forums they chair (as
+their /announce on Telegram does); any other audience is refused (403). Chairs and
+focal points read their forums' broadcasts; viewers and protection officers have none
+(403). A broadcast outside someone's forums is not found (404), as a case outside
+them is.
 """
 
 from __future__ import annotations
@@ -70,11 +71,11 @@ def draft_of(body: BroadcastWrite, scope: Scope, d: Directory) -> BroadcastDraft
     """The engine's draft of what was asked, once this person may ask it (403, 422)."""
     _sender(scope)
     if not scope.is_admin and body.audience != "forum":
-        raise forbidden("a forum chair broadcasts to the members of their own forums only")
+        raise forbidden("a forum chair broadcasts to the members of the forums they chair only")
     forum = forum_id(d, body.forum) if body.audience == "forum" else None
     area = area_id(d, body.area) if body.audience == "area" else None
-    if not scope.is_admin and not scope.serves_forum(forum):
-        raise forbidden("a forum chair broadcasts to the members of their own forums only")
+    if not scope.broadcasts_to(forum):
+        raise forbidden("a forum chair broadcasts to the members of the forums they chair only")
     if unknown := set(body.languages) - set(d.languages):
         raise unprocessable(f"not a language of this deployment: {', '.join(sorted(unknown))}")
     send_at = None
@@ -197,6 +198,8 @@ async def cancel(
     """Stop it: nothing more is queued, what waits is skipped; a provider's own go on."""
     _sender(scope)
     broadcast = await find(db, scope, broadcast_id)
+    if not scope.broadcasts_to(broadcast.forum_id):
+        raise forbidden("a forum chair cancels the broadcasts of the forums they chair only")
     state = await db.scalar(select(Dispatch.status).where(Dispatch.broadcast_id == broadcast.id))
     if broadcast.cancelled_at is not None or state not in LIVE:
         raise conflict(f"this broadcast is already {state or 'cancelled'}")

@@ -13,11 +13,20 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from admin.security import issue_token
 from bot.contacts import find_or_create_contact
-from bot.models import Area, Contact, Forum, ForumMember, StaffUser, Topic, TopicSubscription
+from bot.models import (
+    Area,
+    Contact,
+    Forum,
+    ForumMember,
+    ForumStaff,
+    StaffUser,
+    Topic,
+    TopicSubscription,
+)
 from bot.models.base import utcnow
 from bot.services import Services
 from bot.urns import parse
@@ -173,6 +182,38 @@ async def test_every_role_against_broadcasts_meetings_and_campaigns(
     assert (await admin.get("/api/v1/broadcasts/999999")).status_code == 404
     assert (await admin.get("/api/v1/meetings/999999")).status_code == 404
     assert (await admin.get("/api/v1/campaigns/999999")).status_code == 404
+
+
+async def test_a_chair_broadcasts_only_to_the_forums_they_chair(
+    team: dict[str, Staff], services: Services
+) -> None:
+    """Peter, chair of Eastleigh, is made a focal point of Kakuma too: he reads Kakuma's
+    broadcasts and runs its meetings, but broadcasts only where he chairs (as /announce)."""
+    async with services.sessions() as db, db.begin():
+        kakuma = await db.scalar(select(Forum.id).where(Forum.key == "kakuma-cpf"))
+        peter = await db.scalar(select(StaffUser.id).where(StaffUser.email == ACCOUNTS["chair"]))
+        assert kakuma is not None and peter is not None
+        db.add(ForumStaff(forum_id=kakuma, staff_id=peter, role="focal_point"))
+    try:
+        theirs = await team["admin"].post("/api/v1/broadcasts", json=announcement("kakuma-cpf"))
+        chair = team["chair"]
+        assert (await chair.get(f"/api/v1/broadcasts/{theirs.json()['id']}")).status_code == 200
+        refused = await chair.post("/api/v1/broadcasts", json=announcement("kakuma-cpf"))
+        assert refused.status_code == 403 and "forums they chair" in refused.json()["detail"]
+        preview = await chair.post("/api/v1/broadcasts/preview", json=announcement("kakuma-cpf"))
+        assert preview.status_code == 403
+        assert (
+            await chair.post(f"/api/v1/broadcasts/{theirs.json()['id']}/cancel")
+        ).status_code == 403
+        met = await chair.post("/api/v1/meetings", json=meeting("kakuma-cpf"))
+        assert met.status_code == 201
+    finally:
+        async with services.sessions() as db, db.begin():
+            await db.execute(
+                delete(ForumStaff).where(
+                    ForumStaff.forum_id == kakuma, ForumStaff.staff_id == peter
+                )
+            )
 
 
 # ------------------------------------------------------------------ broadcasts
