@@ -27,7 +27,8 @@ class BroadcastWrite(BaseModel):
     forum: str | None = Field(None, description="The forum's key, for audience 'forum'")
     area: str | None = Field(None, description="The area's key, for audience 'area'")
     texts: dict[str, str] = Field(
-        min_length=1, description="The announcement per language code (at most 1,000 characters)"
+        description="The announcement per language code, at least one (at most 1,000 "
+        "characters each)"
     )
     fallback_language: str = Field(
         description="Whose text goes to people reading a language it is not written in"
@@ -176,7 +177,7 @@ class CampaignWrite(BaseModel):
     topic: str = Field(description="The topic's key: its subscribers receive the series")
     name: str = Field(min_length=1, max_length=200)
     parts: list[dict[str, str]] = Field(
-        min_length=1, description="The series in order, each message per language code"
+        description="The series in order, at least one, each message per language code"
     )
     fallback_language: str
     weekday: int = Field(ge=0, le=6, description="0 Monday ... 6 Sunday, each person's local day")

@@ -266,6 +266,7 @@ async def test_a_broadcast_that_cannot_go_as_asked_is_refused_with_the_reason(
     admin = team["admin"]
     for change, reason in (
         ({"forum": "nowhere"}, "no forum with the key 'nowhere'"),
+        ({"texts": {"en": "  "}}, "write the announcement in at least one language"),
         ({"fallback_language": "pt"}, "the fallback language must have a text"),
         ({"texts": {"en": "x" * 1001}}, "at most 1000 characters"),
         ({"texts": {"sw": "Habari"}, "fallback_language": "sw"}, "not a language"),
@@ -451,6 +452,7 @@ async def test_a_campaign_goes_part_by_part_and_its_reach_is_counted(
 
     for change, reason in (
         ({"topic": "gardening"}, "no topic with the key 'gardening'"),
+        ({"parts": []}, "a campaign has at least one message"),
         ({"parts": [{"fr": "Seulement en français"}]}, "no text in the fallback language"),
         ({"parts": [{"en": "x" * 1001}]}, "at most 1000 characters"),
     ):

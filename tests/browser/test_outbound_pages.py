@@ -3,7 +3,7 @@ and sends a broadcast and watches its progress bar fill (the page polls the JSON
 progress, no reload), and a forum chair schedules a meeting in the forum's time.
 
 The server sends SMS through the real twilio client to a fake Twilio in this process,
-at half a message a second, so the bar has time to move. Screenshots go to
+at 0.3 messages a second, so the bar has time to move. Screenshots go to
 ``tests/browser/artifacts/``.
 """
 
@@ -43,7 +43,7 @@ def server_env(fake_twilio: FakeTwilio) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
         "TWILIO_SMS_FROM": "+254711000000",
         "TWILIO_API_URL": fake_twilio.url,
-        "TWILIO_SMS_RATE": "0.5",
+        "TWILIO_SMS_RATE": "0.3",
         "BARAZA_QUIET_HOURS": "00:00-00:00",  # the test runs at any hour
         "BARAZA_TICK_SECONDS": "1",
     }
