@@ -228,7 +228,7 @@ async def test_three_languages_each_member_once_and_the_progress_is_the_outbox_s
 
 
 async def test_cancel_stops_what_has_not_gone(world: World) -> None:
-    broadcast_id = await broadcast(world, "kakuma-cpf", urgent=True)
+    broadcast_id = await broadcast(world, "kakuma-cpf")
     await world.services.dispatcher().tick()  # all seven queued
     first = urn_hash(parse(f"tel:{KAKUMA[0]}"))
     assert await world.services.sender().drain_once("sms", first) == 1  # one is out
