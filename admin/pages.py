@@ -34,13 +34,15 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(charts=charts, statuses=STATUSES)
 
 
-def _page(
+def render(
     request: Request,
     name: str,
     scope: Scope | None,
     status_code: int = 200,
     **values: Any,
 ) -> HTMLResponse:
+    """A page in the staff frame, with the person, their scope and the form token (every
+    page module renders through here)."""
     csrf = getattr(request.state, "csrf", "") if scope else ""  # set by the sign-in check
     context = {"me": scope.staff if scope else None, "scope": scope, "csrf": csrf, **values}
     return templates.TemplateResponse(request, name, context, status_code=status_code)
@@ -48,7 +50,7 @@ def _page(
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "/admin/cases", error: str = "") -> Response:
-    return _page(request, "login.html", None, next=next, error=error)
+    return render(request, "login.html", None, next=next, error=error)
 
 
 @router.post("/login")
@@ -68,7 +70,7 @@ async def login(
         error = "Wrong email or password."
     if user is None:
         await db.commit()
-        return _page(request, "login.html", None, next=next, error=error, status_code=401)
+        return render(request, "login.html", None, next=next, error=error, status_code=401)
     token, _ = await issue_token(db, user, "web")
     await db.commit()
     target = next if next.startswith("/admin/") else "/admin/cases"
@@ -114,7 +116,7 @@ async def inbox(
         area=params.get("area") or None,
     )
     cases, total = await list_cases(db, scope, directory, filters, page=max(page, 1))
-    return _page(
+    return render(
         request, "inbox.html", scope, cases=cases, total=total, page=max(page, 1),
         filters=filters, directory=directory, language=scope.staff.language,
     )  # fmt: skip
@@ -127,11 +129,11 @@ async def case_page(
 ) -> Response:  # fmt: skip
     case = await find_case(db, scope, reference) if scope.works_cases else None
     if case is None:
-        return _page(request, "missing.html", scope, status_code=404)
+        return render(request, "missing.html", scope, status_code=404)
     directory = await services.runtime.directories.get(db)
     detail = await read_case(db, scope, directory, case, client)
     await db.commit()
-    return _page(request, "case.html", scope, case=detail, error=error, done=done)
+    return render(request, "case.html", scope, case=detail, error=error, done=done)
 
 
 @router.post("/cases/{reference}")
@@ -150,7 +152,7 @@ async def work_case(
     ``PageScope``)."""
     case = await find_case(db, scope, reference) if scope.works_cases else None
     if case is None:
-        return _page(request, "missing.html", scope, status_code=404)
+        return render(request, "missing.html", scope, status_code=404)
     directory = await services.runtime.directories.get(db)
     try:
         if action == "reply":
@@ -194,18 +196,18 @@ async def dashboard(
         for f in directory.forums.values()
         if scope.forum_filter() is None or f.id in scope.forum_ids
     ]
-    return _page(request, "dashboard.html", scope, t=result, forums=forums, forum=forum)
+    return render(request, "dashboard.html", scope, t=result, forums=forums, forum=forum)
 
 
 @router.get("/simulator", response_class=HTMLResponse)
 async def simulator(request: Request, scope: PageScope) -> Response:
-    return _page(request, "simulator.html", scope, channels=list(LOOKS))
+    return render(request, "simulator.html", scope, channels=list(LOOKS))
 
 
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(request: Request, db: SessionDep, scope: PageScope) -> Response:
     if not scope.is_admin:
-        return _page(request, "missing.html", scope, status_code=403)
+        return render(request, "missing.html", scope, status_code=403)
     rows = await db.execute(
         select(AuditEntry, Case.reference)
         .outerjoin(Case, Case.id == AuditEntry.case_id)
@@ -213,7 +215,7 @@ async def audit_page(request: Request, db: SessionDep, scope: PageScope) -> Resp
         .limit(200)
     )
     entries = [(entry, format_reference(code) if code else "") for entry, code in rows.all()]
-    return _page(request, "audit.html", scope, entries=entries)
+    return render(request, "audit.html", scope, entries=entries)
 
 
 @router.get("/directory", response_class=HTMLResponse)
@@ -233,5 +235,5 @@ async def directory_page(
             for staff_id, point_id, role in rows.all():
                 where = f" of {points[point_id].key}" if point_id in points else ""
                 roles.setdefault(staff_id, []).append(role + where)
-    return _page(request, "directory.html", scope, directory=directory, staff=staff,
+    return render(request, "directory.html", scope, directory=directory, staff=staff,
                  roles=roles, language=scope.staff.language)  # fmt: skip

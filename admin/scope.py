@@ -19,6 +19,10 @@ from bot.models import Case, ForumStaff, StaffUser, UnitStaff
 ROLES = ("admin", "forum_chair", "focal_point", "protection_officer", "viewer")
 CASE_ROLES = frozenset({"admin", "forum_chair", "focal_point", "protection_officer"})
 PROTECTION_COUNT_ROLES = frozenset({"admin", "protection_officer", "viewer"})
+# Forum news: chairs and focal points read their forums' broadcasts and run their
+# meetings; chairs (and admins) broadcast. Campaigns are the programme's: admins only.
+FORUM_NEWS_ROLES = frozenset({"admin", "forum_chair", "focal_point"})
+BROADCAST_ROLES = frozenset({"admin", "forum_chair"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,9 @@ class Scope:
     staff: StaffUser
     forum_ids: frozenset[int]
     unit_ids: frozenset[int]
+    # The forums they chair (the deployment file's ``chairs``), as a chair's /announce
+    # on Telegram reads them: the only ones a chair broadcasts to.
+    chaired_forum_ids: frozenset[int] = frozenset()
 
     @property
     def role(self) -> str:
@@ -43,6 +50,24 @@ class Scope:
     def sees_protection_counts(self) -> bool:
         return self.role in PROTECTION_COUNT_ROLES
 
+    @property
+    def reads_forum_news(self) -> bool:
+        return self.role in FORUM_NEWS_ROLES
+
+    @property
+    def broadcasts(self) -> bool:
+        return self.role in BROADCAST_ROLES
+
+    def serves_forum(self, forum_id: int | None) -> bool:
+        """Whether this person works for the forum (admins: every forum)."""
+        return self.is_admin or (forum_id is not None and forum_id in self.forum_ids)
+
+    def broadcasts_to(self, forum_id: int | None) -> bool:
+        """Whether this person may broadcast to the forum's members (admins: every forum)."""
+        if self.is_admin:
+            return True
+        return self.broadcasts and forum_id is not None and forum_id in self.chaired_forum_ids
+
     def cases(self) -> ColumnElement[bool]:
         """The SQL condition for the cases this person may read."""
         if not self.works_cases:
@@ -59,7 +84,12 @@ class Scope:
 
 
 async def load_scope(db: AsyncSession, staff: StaffUser) -> Scope:
-    forums = await db.scalars(select(ForumStaff.forum_id).where(ForumStaff.staff_id == staff.id))
+    links = (
+        await db.execute(
+            select(ForumStaff.forum_id, ForumStaff.role).where(ForumStaff.staff_id == staff.id)
+        )
+    ).all()
     units = await db.scalars(select(UnitStaff.unit_id).where(UnitStaff.staff_id == staff.id))
     unit_ids = frozenset(units) if staff.role in ("protection_officer", "admin") else frozenset()
-    return Scope(staff, frozenset(forums), unit_ids)
+    chaired = frozenset(forum for forum, role in links if role == "chair")
+    return Scope(staff, frozenset(forum for forum, _ in links), unit_ids, chaired)

@@ -230,8 +230,7 @@ class Dispatcher:
             Contact.id,
             Contact.urn_hash,
             literal(OUTBOX_KIND[dispatch.kind]),
-            # Urgent news is not held behind earlier bulk waiting for the morning.
-            literal(PRIORITY_NOTIFICATION if dispatch.urgent else PRIORITY[dispatch.kind]),
+            literal(_priority(dispatch)),
             case((stopped == true(), literal("skipped")), else_=literal("pending")),
             literal(0),
             self._release(dispatch, d, now),
@@ -315,6 +314,12 @@ _NEW: dict[str, Any] = {
     "cursor": 0,
     "queued": 0,
 }
+
+
+def _priority(dispatch: Dispatch) -> int:
+    """How its rows rank in the sender's queue. Urgent news ranks with notifications: it
+    goes in quiet hours, so it must not wait behind bulk held for the morning."""
+    return PRIORITY_NOTIFICATION if dispatch.urgent else PRIORITY[dispatch.kind]
 
 
 def new_dispatch(**values: Any) -> dict[str, Any]:

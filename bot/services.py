@@ -37,6 +37,7 @@ from channels import twilio
 from channels.base import Channel
 from channels.telegram import (
     ALLOWED_UPDATES,
+    OVERALL,
     TelegramChannel,
     TelegramClient,
     TelegramPoller,
@@ -147,6 +148,15 @@ class Services:
             texts=DispatchTexts(self.runtime.catalogs),
             quiet_hours=self.settings.quiet_hours,
         )
+
+    def send_rates(self) -> dict[str, float]:
+        """Messages per second each provider takes from us, for a broadcast's estimated
+        time to send: Telegram's overall limit, Twilio's per sending number."""
+        return {
+            "telegram": OVERALL.count / OVERALL.per_seconds,
+            "sms": self.settings.twilio_sms_rate,
+            "whatsapp": self.settings.twilio_whatsapp_rate,
+        }
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(

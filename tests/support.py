@@ -170,6 +170,7 @@ async def wipe_activity(services: Services) -> None:
             ProtectionCount,
         ):
             await db.execute(delete(model))
+        # Who joined a forum's news through the bot is activity; the file's members stay.
         await db.execute(delete(ForumMember).where(ForumMember.source == "bot"))
     services.runtime.directories.invalidate()
 

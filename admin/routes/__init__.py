@@ -2,8 +2,21 @@
 
 from fastapi import APIRouter
 
-from admin.routes import audit, auth, cases, directory, simulator, trends
+from admin.routes import (
+    audit,
+    auth,
+    broadcasts,
+    campaigns,
+    cases,
+    directory,
+    meetings,
+    simulator,
+    topics,
+    trends,
+)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, cases, directory, trends, audit, simulator):
+for module in (
+    auth, cases, directory, trends, audit, simulator, broadcasts, meetings, topics, campaigns,
+):  # fmt: skip
     api_router.include_router(module.router)

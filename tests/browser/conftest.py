@@ -25,6 +25,7 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 ADMIN_EMAIL = "programme@baraza.example"
 FOCAL_POINT_EMAIL = "amina@baraza.example"
+CHAIR_EMAIL = "peter@baraza.example"  # chairs the Eastleigh forum
 
 
 @dataclass(frozen=True)
@@ -33,25 +34,37 @@ class Server:
     log: Path
     admin_password: str = "admin-pass-4821"
     focal_point_password: str = "amina-pass-7305"
+    chair_password: str = "peter-pass-5150"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server_env() -> dict[str, str]:
+    """What a test module adds to the server's environment (a provider, timings)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]
+) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("browser")
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp}/b.db",
         "BARAZA_VAR_DIR": str(tmp / "var"),
+        **server_env,
     }
     env["BARAZA_DATA_KEY"] = baraza(env, "keys", "generate").splitlines()[-1]
     baraza(env, "import", "deployments/demo.yaml")
     port = free_port()
     running = Server(base_url=f"http://127.0.0.1:{port}", log=tmp / "server.log")
-    # Both accounts exist in the demo deployment: `users add` sets their passwords.
+    # The accounts exist in the demo deployment: `users add` sets their passwords.
     baraza(env, "users", "add", "--email", ADMIN_EMAIL, "--name", "Programme team",
             "--role", "admin", "--password", running.admin_password)  # fmt: skip
     baraza(env, "users", "add", "--email", FOCAL_POINT_EMAIL, "--name", "Amina Yusuf",
             "--role", "focal_point", "--password", running.focal_point_password)  # fmt: skip
+    baraza(env, "users", "add", "--email", CHAIR_EMAIL, "--name", "Peter Mwangi",
+            "--role", "forum_chair", "--password", running.chair_password)  # fmt: skip
     with running.log.open("wb") as log:
         process = subprocess.Popen(
             [str(BIN / "baraza"), "serve", "--port", str(port)],
