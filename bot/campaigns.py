@@ -77,8 +77,8 @@ async def send_next_part_now(db: AsyncSession, campaign: Campaign, *, directory:
     if not campaign.active:
         raise CampaignError("this campaign is paused")
     now = utcnow()
-    zones = {directory.timezone_of(a) for a in directory.areas} | {directory.home_timezone}
-    for zone in sorted(zones):
+    zones = directory.timezones
+    for zone in zones:
         db.add(
             Dispatch(
                 **new_dispatch(kind="campaign", campaign_id=campaign.id, timezone=zone, due_at=now)

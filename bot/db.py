@@ -68,6 +68,11 @@ class InsertIfAbsent:
         return result.scalar()
 
 
+def dialect_insert(db: AsyncSession) -> Any:
+    """The ``insert`` construct of this session's dialect (for ``ON CONFLICT`` clauses)."""
+    return pg_insert if dialect_name(db) == "postgresql" else sqlite_insert
+
+
 def dialect_name(db: AsyncSession) -> str:
     """Which database this session talks to ("sqlite" or "postgresql")."""
     bind = db.get_bind()

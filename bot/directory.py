@@ -144,6 +144,11 @@ class Directory:
         """The zone of contacts whose area is unknown: the first area that names one."""
         return next((a.timezone for a in self.areas.values() if a.timezone), "UTC")
 
+    @property
+    def timezones(self) -> list[str]:
+        """Every zone a contact can be in (each area's, and that of unknown areas)."""
+        return sorted({self.timezone_of(a) for a in self.areas} | {self.home_timezone})
+
     def timezone_of(self, area_id: int | None) -> str:
         """An area's time zone, inherited from the nearest area above that names one."""
         for ancestor in self.ancestors(area_id) if area_id is not None else []:

@@ -20,7 +20,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.directory import Directory
+from bot.directory import Directory, pick_name
 from bot.i18n import RTL_LANGUAGES, Catalogs, msg
 from bot.messages import Choice, OutboundMessage
 from bot.models import Broadcast, Campaign, Dispatch, Meeting, Topic
@@ -119,7 +119,7 @@ class DispatchTexts:
         """What a broadcast would say to a reader of ``language`` (for previews)."""
         forum = d.forums.get(forum_id) if forum_id is not None else None
         sender = d.localized(forum.names, language) if forum else d.name
-        return self.announcement(language, sender, _pick(texts, language, fallback))
+        return self.announcement(language, sender, pick_name(texts, language, fallback))
 
     def _render(
         self,
@@ -135,19 +135,19 @@ class DispatchTexts:
         choices: tuple[Choice, ...] = ()
         meta: dict[str, Any] = {"forum": sender}
         if source.kind == "broadcast":
-            text = _pick(source.texts, language, source.fallback)
+            text = pick_name(source.texts, language, source.fallback)
             meta["announcement"] = text
             body = self.announcement(language, sender, text)
         elif source.kind == "campaign":
             if part is None or not 0 <= part < len(source.parts):
                 return None
-            text = _pick(source.parts[part], language, source.fallback)
+            text = pick_name(source.parts[part], language, source.fallback)
             meta["text"] = text
             body = t(language, msg("campaign.message"), topic=sender, text=text)
         else:
             m = source.meeting
             when = format_when(datetime.fromisoformat(m["starts_at"]), language, zone)
-            agenda = _pick(m["agenda"], language, d.default_language) if m["agenda"] else ""
+            agenda = pick_name(m["agenda"], language, d.default_language) if m["agenda"] else ""
             meta.update(when=when, place=m["place"])
             if source.kind == "reminder":
                 body = t(
@@ -171,10 +171,6 @@ class DispatchTexts:
             rtl=language in RTL_LANGUAGES,
             meta=meta,
         )
-
-
-def _pick(texts: dict[str, str], language: str, fallback: str) -> str:
-    return texts.get(language) or texts.get(fallback) or next(iter(texts.values()), "")
 
 
 async def _load(db: AsyncSession, dispatch_id: int, d: Directory) -> Source | None:

@@ -29,8 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, null, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audiences import (
@@ -39,7 +37,7 @@ from bot.audiences import (
     campaign_audience,
     meeting_audience,
 )
-from bot.db import dialect_name
+from bot.db import dialect_insert, dialect_name
 from bot.directory import Directory, DirectoryCache
 from bot.models import (
     Broadcast,
@@ -52,7 +50,7 @@ from bot.models import (
 )
 from bot.models.base import table, utcnow
 from bot.models.outbox import PRIORITY_BULK, PRIORITY_NOTIFICATION
-from bot.quiet import parse_quiet_hours
+from bot.quiet import may_send_at
 from bot.schedule import next_weekly_slot
 
 log = logging.getLogger(__name__)
@@ -72,6 +70,22 @@ PRIORITY = {
     "meeting": PRIORITY_NOTIFICATION,
 }
 LIVE = ("scheduled", "materializing", "sending")
+# The outbox columns a dispatch's rows fill, in the order its audience query selects them.
+OUTBOX_COLUMNS = (
+    "channel",
+    "contact_id",
+    "recipient_hash",
+    "kind",
+    "priority",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "dispatch_id",
+    "language",
+    "part",
+    "last_error",
+)
 CAMPAIGN_SLOT_GRACE = timedelta(hours=12)  # a weekly message later than this waits a week
 
 
@@ -127,7 +141,6 @@ class Dispatcher:
         async with self.sessions() as db, db.begin():
             directory = await self.directories.get(db)
             campaigns = (await db.execute(select(Campaign).where(Campaign.active))).scalars()
-            zones = {directory.timezone_of(a) for a in directory.areas} | {directory.home_timezone}
             rows = [
                 {
                     "kind": "campaign",
@@ -138,7 +151,7 @@ class Dispatcher:
                     **_NEW,
                 }
                 for campaign in campaigns
-                for zone in sorted(zones)
+                for zone in directory.timezones
             ]
             statement = _insert_ignoring(db, Dispatch).returning(table(Dispatch).c.id)
             for row in rows:  # one by one: a few campaigns times a few zones
@@ -240,24 +253,9 @@ class Dispatcher:
             part if part is not None else null(),
             case((stopped == true(), literal("contact stopped")), else_=null()),
         ).where(within)
-        columns = [
-            "channel",
-            "contact_id",
-            "recipient_hash",
-            "kind",
-            "priority",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "created_at",
-            "dispatch_id",
-            "language",
-            "part",
-            "last_error",
-        ]
         result = await db.execute(
             _insert_ignoring(db, OutboxMessage, ["dispatch_id", "contact_id"]).from_select(
-                columns, rows
+                OUTBOX_COLUMNS, rows
             )
         )
         count = max(0, result.rowcount or 0)  # type: ignore[attr-defined]
@@ -275,15 +273,8 @@ class Dispatcher:
         """When each recipient's row may go: now, or when their area's quiet hours end."""
         if dispatch.urgent:
             return literal(now)
-        default = parse_quiet_hours(self.quiet_hours)
-
-        def release(area_id: int | None) -> datetime:
-            hours = d.quiet_hours_of(area_id)
-            window = parse_quiet_hours(hours) if hours else default
-            return window.release_at(now, d.timezone_of(area_id))
-
-        by_area = {area_id: release(area_id) for area_id in d.areas}
-        unknown = release(None)
+        by_area = {a: may_send_at(d, a, now, self.quiet_hours) for a in d.areas}
+        unknown = may_send_at(d, None, now, self.quiet_hours)
         later = {a: t for a, t in by_area.items() if t != unknown}
         if not later:
             return literal(unknown)
@@ -332,8 +323,7 @@ def _lock(db: AsyncSession) -> bool:
 
 
 def _insert_ignoring(db: AsyncSession, model: Any, conflict: list[str] | None = None) -> Any:
-    make = pg_insert if dialect_name(db) == "postgresql" else sqlite_insert
-    return make(table(model)).on_conflict_do_nothing(index_elements=conflict)
+    return dialect_insert(db)(table(model)).on_conflict_do_nothing(index_elements=conflict)
 
 
 async def _audience_of(db: AsyncSession, dispatch: Dispatch, d: Directory) -> Audience | None:
@@ -368,8 +358,7 @@ async def _advance_series(
         OutboxMessage.contact_id > low,
         OutboxMessage.contact_id <= high if high is not None else true(),
     )
-    make = pg_insert if dialect_name(db) == "postgresql" else sqlite_insert
-    statement = make(table(CampaignProgress)).from_select(
+    statement = dialect_insert(db)(table(CampaignProgress)).from_select(
         ["campaign_id", "contact_id", "next_part"], reached
     )
     await db.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -190,17 +191,21 @@ def _parse_button(value: str | None) -> tuple[int, str] | None:
     return None
 
 
+@lru_cache(maxsize=8)
+def _answer_words(catalogs: Catalogs, languages: tuple[str, ...]) -> dict[str, str]:
+    """Folded word -> answer: "1"/"2" (the numbers SMS shows) and the yes/no words of every
+    deployment language; built once, not on every first message."""
+    words = {"1": RSVP_YES, "2": RSVP_NO}
+    for answer, listed in ((RSVP_YES, msg("keyword.yes")), (RSVP_NO, msg("keyword.no"))):
+        for word in catalogs.words_in(languages, listed):
+            words.setdefault(fold(word), answer)
+    return words
+
+
 def _bare_answer(message: InboundMessage, catalogs: Catalogs, languages: list[str]) -> str | None:
-    """ "1"/"2" (the numbers SMS shows), "#1"/"#2" (WhatsApp buttons), or yes/no words."""
+    """A bare answer: a number, "#1"/"#2" (WhatsApp buttons), or a yes/no word."""
     said = fold(message.button or message.text or "").strip().lstrip("#")
-    if said == "1":
-        return RSVP_YES
-    if said == "2":
-        return RSVP_NO
-    for answer, words in ((RSVP_YES, msg("keyword.yes")), (RSVP_NO, msg("keyword.no"))):
-        if said in {fold(w) for w in catalogs.words_in(languages, words)}:
-            return answer
-    return None
+    return _answer_words(catalogs, tuple(languages)).get(said)
 
 
 async def answer_for_meeting(

@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.directory import Directory
 
 
 @dataclass(frozen=True)
@@ -50,3 +54,10 @@ def _zone(name: str) -> ZoneInfo:
 @lru_cache(maxsize=64)
 def parse_quiet_hours(text: str) -> QuietHours:
     return QuietHours.parse(text)
+
+
+def may_send_at(d: Directory, area_id: int | None, now: datetime, default_hours: str) -> datetime:
+    """When a non-urgent message to someone in ``area_id`` may go: ``now``, or the end of
+    their area's quiet hours (the area's own, inherited, else ``default_hours``)."""
+    window = parse_quiet_hours(d.quiet_hours_of(area_id) or default_hours)
+    return window.release_at(now, d.timezone_of(area_id))

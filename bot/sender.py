@@ -31,7 +31,7 @@ from bot.dispatch_texts import DispatchTexts
 from bot.messages import OutboundMessage
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
-from bot.quiet import parse_quiet_hours
+from bot.quiet import may_send_at
 from bot.urns import URN, parse
 from channels.base import (
     ERASE,
@@ -88,7 +88,7 @@ class Sender:
     ) -> None:
         self.sessions = sessions
         self.texts = texts
-        self.quiet_hours = parse_quiet_hours(quiet_hours)
+        self.quiet_hours = quiet_hours
         self.directories = directories or DirectoryCache()
         self.channels = dict(channels)
         self.max_attempts = max_attempts
@@ -221,9 +221,7 @@ class Sender:
         if source.expires_at is not None and now >= source.expires_at:
             return "too late to matter"
         if not source.urgent:
-            hours = d.quiet_hours_of(area_id)
-            window = parse_quiet_hours(hours) if hours else self.quiet_hours
-            release = window.release_at(now, d.timezone_of(area_id))
+            release = may_send_at(d, area_id, now, self.quiet_hours)
             if release > now:
                 return release
         language = row.language or d.default_language

@@ -66,6 +66,20 @@ def with_chair_members_and_templates(data: dict[str, Any]) -> None:
     }
 
 
+def twilio_settings(fake: FakeTwilio) -> dict[str, Any]:
+    """The settings of an app that talks to ``fake`` for SMS and WhatsApp, unthrottled."""
+    return {
+        "PUBLIC_BASE_URL": PUBLIC,
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_SMS_FROM": SMS_FROM,
+        "TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
+        "TWILIO_API_URL": fake.url,
+        "TWILIO_SMS_RATE": 1000,
+        "TWILIO_WHATSAPP_RATE": 1000,
+    }
+
+
 @pytest.fixture(scope="session")
 def fake_twilio() -> Iterator[FakeTwilio]:
     with FakeTwilio() as fake:
@@ -81,14 +95,7 @@ async def twilio_app(
         backend,
         tmp,
         support.demo_with(tmp, with_chair_members_and_templates),
-        PUBLIC_BASE_URL=PUBLIC,
-        TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
-        TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
-        TWILIO_SMS_FROM=SMS_FROM,
-        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
-        TWILIO_API_URL=fake_twilio.url,
-        TWILIO_SMS_RATE=1000,
-        TWILIO_WHATSAPP_RATE=1000,
+        **twilio_settings(fake_twilio),
     ) as app:
         yield app
 
