@@ -236,6 +236,7 @@ def cross_check(spec: DeploymentFile, available_languages: set[str]) -> list[Pro
     _duplicates("forums", [f.key for f in spec.forums], problems, "key")
     _duplicates("protection_units", [u.key for u in spec.protection_units], problems, "key")
     _duplicates("categories", [c.key for c in spec.categories], problems, "key")
+    _duplicates("topics", [t.key for t in spec.topics], problems, "key")
     areas = {a.key for a in spec.areas}
     staff = {s.email for s in spec.staff}
     forums = {f.key for f in spec.forums}

@@ -178,6 +178,17 @@ BAD_FILES: list[tuple[str, str, str, str, str]] = [
         "",
         "not valid YAML",
     ),
+    (
+        "topic-twice",
+        edit(
+            "routing:",
+            "topics:\n  - {key: tips, names: {en: Tips}}\n  - {key: tips, names: {en: Again}}\n"
+            "routing:",
+        ),
+        "Again",
+        "topics[1].key",
+        "duplicate key 'tips'",
+    ),
 ]
 
 

@@ -19,7 +19,7 @@ from bot.services import Services
 from bot.urns import parse
 from channels.twilio import TwilioChannel
 from tests import support
-from tests.channels.test_twilio import PUBLIC, SMS_FROM, WHATSAPP_FROM, World
+from tests.channels.test_twilio import World, twilio_settings
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support import wipe_activity
 
@@ -33,9 +33,6 @@ WHATSAPP_MEMBER = "+254788000009"
 
 
 def with_members(data: dict[str, Any]) -> None:
-    data.setdefault("topics", []).append(
-        {"key": "safety-tips", "names": {"en": "Safety tips", "fr": "Conseils de sécurité"}}
-    )
     for forum in data["forums"]:
         if forum["key"] == "eastleigh-cpf":
             forum["members"] = [f"tel:{n}" for n in MEMBERS] + [f"whatsapp:{WHATSAPP_MEMBER}"]
@@ -56,14 +53,7 @@ async def outbound_app(
         backend,
         tmp,
         support.demo_with(tmp, with_members),
-        PUBLIC_BASE_URL=PUBLIC,
-        TWILIO_ACCOUNT_SID=outbound_twilio.account_sid,
-        TWILIO_AUTH_TOKEN=outbound_twilio.auth_token,
-        TWILIO_SMS_FROM=SMS_FROM,
-        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
-        TWILIO_API_URL=outbound_twilio.url,
-        TWILIO_SMS_RATE=1000,
-        TWILIO_WHATSAPP_RATE=1000,
+        **twilio_settings(outbound_twilio),
     ) as app:
         yield app
 
