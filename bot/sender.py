@@ -1,9 +1,13 @@
 """The sender worker: drains the outbox per channel, with retries and backoff.
 
 Rows are claimed with one conditional update (``status = 'pending'`` to
-``'sending'``), so two processes never send the same row; a claim older than
-``claim_timeout`` is taken to be from a process that died and is released.
-Replies go before notifications before bulk; within a recipient, in order.
+``'sending'``), so two processes never send the same row; on PostgreSQL the rows
+are first picked with ``FOR UPDATE SKIP LOCKED``, so processes claiming at once
+take different rows instead of queueing for the same ones. A claim older than
+``claim_timeout`` (the lease) is taken to be from a process that died and is
+released. Replies go before notifications before bulk; within a recipient, in
+order, across processes too. A provider that is down stops its channel behind an
+outage gate (``bot.outage``): its messages wait, uncounted, until it is back.
 No database session is held while a provider is called: a slow provider must
 not hold connections (or SQLite's write lock) away from the webhooks.
 """
@@ -13,30 +17,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import random
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.contacts import stop_contact
+from bot.db import dialect_name
 from bot.directory import Directory, DirectoryCache
 from bot.dispatch_texts import DispatchTexts
 from bot.messages import OutboundMessage
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
+from bot.outage import OutageGate
 from bot.quiet import may_send_at
 from bot.urns import URN, parse
 from channels.base import (
     ERASE,
     NO_TEMPLATES,
     Channel,
+    ConnectionFailed,
     ContactStopped,
     Envelope,
     Held,
@@ -50,6 +58,9 @@ SENDS_EVEN_WHEN_STOPPED = {"optout"}
 FORGET_ONCE_SENT = {"protection", ERASE}
 _EMPTY = OutboundMessage(text="").to_json()
 Outcome = Literal["done", "held", "stopped"]
+# A claim holds what the channel's rate sends in this many seconds (at most ``batch``),
+# so a claimed batch goes out well within its lease even when processes share a limit.
+BATCH_SECONDS = 5.0
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 3600.0) -> float:
@@ -85,6 +96,8 @@ class Sender:
         directories: DirectoryCache | None = None,
         texts: DispatchTexts | None = None,
         quiet_hours: str = "21:00-07:00",
+        rates: Mapping[str, float] | None = None,
+        longest_probe: float = 60.0,
     ) -> None:
         self.sessions = sessions
         self.texts = texts
@@ -96,10 +109,18 @@ class Sender:
         self.claim_timeout = claim_timeout
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.concurrency = concurrency
+        self.rates = dict(rates or {})
+        self.gates = {name: OutageGate(longest_probe=longest_probe) for name in self.channels}
         self._wake = asyncio.Event()
         self._soonest = 1.0
 
-    async def _claim(self, channel: str, recipient_hash: str | None) -> list[int]:
+    def batch_for(self, channel: str) -> int:
+        rate = self.rates.get(channel)
+        return (
+            self.batch if rate is None else max(1, min(self.batch, math.ceil(rate * BATCH_SECONDS)))
+        )
+
+    async def _claim(self, channel: str, recipient_hash: str | None, limit: int) -> list[int]:
         now = utcnow()
         async with self.sessions() as db, db.begin():
             await db.execute(
@@ -126,7 +147,7 @@ class Sender:
                 ),
             )
             due = (
-                select(OutboxMessage.id)
+                select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority)
                 .where(
                     OutboxMessage.status == "pending",
                     OutboxMessage.channel == channel,
@@ -134,11 +155,17 @@ class Sender:
                     ~blocked_by_earlier,
                 )
                 .order_by(OutboxMessage.priority, OutboxMessage.id)
-                .limit(self.batch)
+                .limit(limit)
             )
             if recipient_hash is not None:
                 due = due.where(OutboxMessage.recipient_hash == recipient_hash)
-            ids = list((await db.execute(due)).scalars())
+            postgres = dialect_name(db) == "postgresql"
+            if postgres:  # rows another process is claiming right now are left to it
+                due = due.with_for_update(skip_locked=True, of=OutboxMessage)
+            picked = list((await db.execute(due)).all())
+            if postgres and picked:
+                picked = await _not_overtaking(db, channel, picked)
+            ids = [row.id for row in picked]
             if not ids:
                 return []
             claimed = await db.execute(
@@ -156,7 +183,14 @@ class Sender:
         Recipients are served in parallel (up to ``concurrency`` at once), each
         recipient's messages one after the other, in order.
         """
-        ids = await self._claim(channel, recipient_hash)
+        gate = self.gates.setdefault(channel, OutageGate())
+        size = self.batch_for(channel)
+        if gate.down:  # one message probes the provider; the rest wait for it
+            if gate.wait() > 0:
+                self._soonest = min(self._soonest, gate.wait())
+                return 0
+            size = 1
+        ids = await self._claim(channel, recipient_hash, size)
         if not ids:
             return 0
         jobs = await self._prepare(ids)
@@ -292,30 +326,51 @@ class Sender:
         """Deliver one message (no database session is held meanwhile) and record the
         outcome: done (sent or failed for good), held for a retry, or the contact stopped."""
         channel = self.channels[job.channel]
+        gate = self.gates[job.channel]
         attempts = job.attempts + 1
+        if not gate.admits():  # the provider is down: back in the queue as it was
+            await self._settle([job.row_id], status="pending", claimed_by=None)
+            return "held"
         try:
             result = await channel.deliver(job.urn, job.message, job.envelope)
+        except ConnectionFailed as exc:
+            if gate.failed():  # an outage, not this message's fault: not an attempt
+                self._soonest = min(self._soonest, max(0.01, gate.wait()))
+                await self._record(job.row_id, job.attempts, "pending", f"provider down: {exc}")
+                return "held"
+            return await self._fail_or_retry(
+                job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
+            )
         except ContactStopped as exc:
+            gate.succeeded()
             await self._record(job.row_id, attempts, "failed", f"contact stopped: {exc}")
             if job.contact_id is not None:
                 await self._opt_out(job.contact_id)
             return "stopped"
         except Held as exc:  # kept and reported, never dropped: an operator can act on it
+            gate.succeeded()
             log.warning("outbox row %s (%s) held: %s", job.row_id, job.envelope.kind, exc)
             await self._record(job.row_id, attempts, "held", str(exc))
             return "held"
         except Throttled as exc:  # being told to wait is not a failed attempt
+            gate.released()
             await self._record(
                 job.row_id, job.attempts, "pending", f"throttled: {exc}", retry_in=exc.retry_after
             )
             return "held"
         except SendError as exc:
+            gate.succeeded()  # the provider answered, and refused this message
             return await self._fail_or_retry(
                 job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
             )
         except Exception as exc:  # a bug or an unmapped error: keep the message, retry
+            gate.released()
             log.exception("sending outbox row %s failed", job.row_id)
             return await self._fail_or_retry(job, attempts, True, f"{type(exc).__name__}: {exc}")
+        except BaseException:  # cancelled mid-send: a probe must not stay taken
+            gate.released()
+            raise
+        gate.succeeded()
         await self._record(
             job.row_id,
             attempts,
@@ -398,3 +453,30 @@ class Sender:
             if not handled and not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, self._soonest))
+
+
+async def _not_overtaking(db: AsyncSession, channel: str, picked: list[Any]) -> list[Any]:
+    """The picked rows less those that would overtake an earlier message to the same
+    person that is not among them: one another process is claiming at this moment
+    (skipped as locked, still "pending" to us), or one itself held back."""
+    ids = {row.id for row in picked}
+    earlier = await db.execute(
+        select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority).where(
+            OutboxMessage.recipient_hash.in_({row.recipient_hash for row in picked}),
+            OutboxMessage.channel == channel,
+            OutboxMessage.status.in_(("pending", "sending")),
+            OutboxMessage.id < max(ids),
+            OutboxMessage.id.not_in(ids),
+        )
+    )
+    ahead: dict[str, list[tuple[int, int]]] = {}
+    for row_id, recipient, priority in earlier.all():
+        ahead.setdefault(recipient, []).append((row_id, priority))
+    kept: set[int] = set()
+    for row in sorted(picked, key=lambda r: r.id):
+        waiting = ahead.setdefault(row.recipient_hash, [])
+        if any(i < row.id and p <= row.priority for i, p in waiting):
+            waiting.append((row.id, row.priority))  # left behind, it holds back later ones
+        else:
+            kept.add(row.id)
+    return [row for row in picked if row.id in kept]

@@ -33,9 +33,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from bot.limiter import Limiter, LocalLimiter
 from bot.messages import InboundMessage, Location, MediaKind, OutboundMessage
 from bot.models.base import utcnow
-from bot.ratelimit import KeyedLimiter, Limit
 from bot.urns import URN, InvalidURN, parse
 from channels.base import (
     DIRECT,
@@ -181,15 +181,17 @@ class TwilioConfig:
 class TwilioChannel(Channel):
     """One instance per channel name ("sms" or "whatsapp"), sharing a client."""
 
-    def __init__(self, name: str, client: Client, config: TwilioConfig) -> None:
+    def __init__(
+        self, name: str, client: Client, config: TwilioConfig, limiter: Limiter | None = None
+    ) -> None:
         self.name = name
         self.client = client
         self.config = config
         self.throttle_seconds = THROTTLE_SECONDS
         self.capabilities = Capabilities(buttons=False, max_text=SMS_MAX if name == "sms" else 4096)
-        rate = config.messages_per_second  # per sending number, the provider's real limit
-        per_sender = Limit(1, 1.0 / rate, burst=max(1, int(rate)))
-        self.limiter = KeyedLimiter(per_sender, lambda _: per_sender)
+        # Twilio's limit is per sending number, whichever process sends.
+        self.limiter = limiter or LocalLimiter()
+        self.limit_key = f"twilio:{config.sender}"
 
     def body(self, message: OutboundMessage) -> str:
         text = self.render(message)
@@ -206,7 +208,7 @@ class TwilioChannel(Channel):
 
     async def _send(self, urn: URN, fields: dict[str, Any]) -> str:
         """One message resource created at Twilio, at the sender's rate; its sid."""
-        await self.limiter.acquire(self.config.sender)
+        await self.limiter.acquire(self.limit_key, self.config.messages_per_second)
         try:
             created = await asyncio.to_thread(self._create, {"to": self._address(urn), **fields})
         except TwilioRestException as exc:
