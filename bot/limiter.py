@@ -54,10 +54,17 @@ class Limiter(ABC):
         it comes (0 when it is now)."""
 
     async def acquire(self, key: str, rate: float) -> None:
-        """Take the next slot and wait for it (without blocking the loop)."""
-        wait = await self.reserve(key, rate)
-        if wait > 0:
+        """Take the next slot and wait for it (without blocking the loop). Woken too late
+        (the loop was busy), sending now would bunch with the next slot's message: then
+        the slot is let go and the next free one taken."""
+        while True:
+            wait = await self.reserve(key, rate)
+            if wait <= 0:
+                return
+            due = time.monotonic() + wait
             await asyncio.sleep(wait)
+            if time.monotonic() - due <= self.interval(rate) / 2:
+                return
 
     async def close(self) -> None:  # noqa: B027 - most stores hold nothing to let go of
         """Let go of connections to the store, if any."""

@@ -82,6 +82,15 @@ class _Job:
     envelope: Envelope
 
 
+@dataclass
+class _Batch:
+    """Rows claimed together, and the task that renews their lease until they are out."""
+
+    ids: list[int]
+    jobs: list[_Job]
+    renewing: asyncio.Task[None]
+
+
 class Sender:
     def __init__(
         self,
@@ -111,7 +120,7 @@ class Sender:
         self.concurrency = concurrency
         self.rates = dict(rates or {})
         self.gates = {name: OutageGate(longest_probe=longest_probe) for name in self.channels}
-        self._wake = asyncio.Event()
+        self._wakes: dict[str, asyncio.Event] = {}
         self._soonest = 1.0
 
     def batch_for(self, channel: str) -> int:
@@ -183,19 +192,31 @@ class Sender:
         Recipients are served in parallel (up to ``concurrency`` at once), each
         recipient's messages one after the other, in order.
         """
+        batch = await self._next_batch(channel, recipient_hash)
+        return 0 if batch is None else await self._send_batch(batch)
+
+    async def _next_batch(self, channel: str, recipient_hash: str | None) -> _Batch | None:
+        """Claim and read what is due next on a channel, its lease kept from now on."""
         gate = self.gates.setdefault(channel, OutageGate())
         size = self.batch_for(channel)
         if gate.down:  # one message probes the provider; the rest wait for it
-            if gate.wait() > 0:
-                self._soonest = min(self._soonest, gate.wait())
-                return 0
+            if gate.probing or gate.wait() > 0:
+                self._soonest = min(self._soonest, max(0.05, gate.wait()))
+                return None
             size = 1
         ids = await self._claim(channel, recipient_hash, size)
         if not ids:
-            return 0
-        jobs = await self._prepare(ids)
+            return None
+        renewing = asyncio.create_task(self._keep_claimed(ids))
+        try:
+            return _Batch(ids, await self._prepare(ids), renewing)
+        except BaseException:
+            renewing.cancel()
+            raise
+
+    async def _send_batch(self, batch: _Batch) -> int:
         by_recipient: dict[str, list[_Job]] = {}
-        for job in jobs:
+        for job in batch.jobs:
             by_recipient.setdefault(job.recipient_hash, []).append(job)
         limit = asyncio.Semaphore(self.concurrency)
 
@@ -203,13 +224,37 @@ class Sender:
             async with limit:
                 await self._send_in_order(queue)
 
-        outcomes = await asyncio.gather(
-            *(serve(queue) for queue in by_recipient.values()), return_exceptions=True
-        )
+        try:
+            outcomes = await asyncio.gather(
+                *(serve(queue) for queue in by_recipient.values()), return_exceptions=True
+            )
+        finally:
+            batch.renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await batch.renewing
         for failure in outcomes:  # the database went away mid-pass: the claims time out
             if isinstance(failure, BaseException):
                 log.error("sending to one recipient failed: %r", failure)
-        return len(ids)
+        return len(batch.ids)
+
+    async def _keep_claimed(self, ids: list[int]) -> None:
+        """Renew the lease on a batch while it is being sent: a batch that waits its turn
+        at a busy provider is not taken for the batch of a process that died."""
+        while True:
+            await asyncio.sleep(self.claim_timeout.total_seconds() / 3)
+            try:
+                async with self.sessions() as db, db.begin():
+                    await db.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id.in_(ids),
+                            OutboxMessage.status == "sending",
+                            OutboxMessage.claimed_by == self.worker_id,
+                        )
+                        .values(claimed_at=utcnow())
+                    )
+            except Exception:  # the database is away: the next renewal tries again
+                log.exception("renewing the claim on %d outbox rows failed", len(ids))
 
     async def drain(self, recipient_hash: str | None = None) -> int:
         total = 0
@@ -426,7 +471,11 @@ class Sender:
             async with self.sessions() as db, db.begin():
                 await db.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
+                    .where(
+                        OutboxMessage.id.in_(row_ids),
+                        OutboxMessage.status == "sending",
+                        OutboxMessage.claimed_by == self.worker_id,
+                    )
                     .values(**values)
                 )
 
@@ -436,23 +485,41 @@ class Sender:
 
     def wake(self) -> None:
         """Something new is in the outbox: look now rather than at the next poll."""
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """Drain every channel until ``stop`` is set; sleep when there is nothing due,
-        until woken, the poll interval passes, or a deferred message falls due."""
+        """Drain every channel until ``stop`` is set, each channel on its own."""
+        await asyncio.gather(
+            *(self._pump(channel, stop, poll_seconds) for channel in self.channels)
+        )
+
+    async def _pump(self, channel: str, stop: asyncio.Event, poll_seconds: float) -> None:
+        """Send a channel's batches one after the other, claiming the next while one goes
+        out (a provider's rate is used without a gap between batches); sleep when there is
+        nothing due, until woken, the poll passes, or a deferred message falls due."""
+        wake = self._wakes.setdefault(channel, asyncio.Event())
+        sending: asyncio.Task[int] | None = None
         while not stop.is_set():
-            self._wake.clear()
+            wake.clear()
             self._soonest = poll_seconds
-            handled = 0
-            for channel in self.channels:
-                try:
-                    handled += await self.drain_once(channel)
-                except Exception:  # the database may be away: keep the worker alive
-                    log.exception("sender pass over %s failed", channel)
-            if not handled and not stop.is_set():
+            try:
+                batch = await self._next_batch(channel, None)
+            except Exception:  # the database may be away: keep the worker alive
+                log.exception("sender pass over %s failed", channel)
+                batch = None
+            if sending is not None:  # a batch starts when the one before is out
+                await sending
+                sending = None
+                if batch is None:
+                    continue  # what that batch held back (a person's next message) is due
+            if batch is not None:
+                sending = asyncio.create_task(self._send_batch(batch))
+            elif not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, self._soonest))
+                    await asyncio.wait_for(wake.wait(), timeout=max(0.01, self._soonest))
+        if sending is not None:
+            await sending
 
 
 async def _not_overtaking(db: AsyncSession, channel: str, picked: list[Any]) -> list[Any]:

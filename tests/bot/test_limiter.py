@@ -14,6 +14,7 @@ import pytest
 
 from bot.limiter import LocalLimiter, next_slot
 from tests import support
+from tests.scale.traffic import busiest_second
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -25,12 +26,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most events in any half-open 1-second window."""
-    ordered = sorted(times)
-    return max(sum(1 for t in ordered[i:] if t < start + 1.0) for i, start in enumerate(ordered))
 
 
 def test_the_next_slot_is_now_or_the_key_s_next_free_one() -> None:
