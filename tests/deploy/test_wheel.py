@@ -18,7 +18,7 @@ from tests.deploy.dockerfile import ROOT, copy_sources, read_stages
 SHIPPED = ("bot", "channels", "flows", "admin", "locales")
 
 
-def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, status: int = 0) -> str:
     done = subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
@@ -27,7 +27,9 @@ def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> s
         text=True,
         timeout=120,
     )
-    assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == status, (
+        f"{command} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    )
     return done.stdout + done.stderr
 
 
@@ -111,6 +113,9 @@ def test_a_plain_wheel_install_finds_its_flows_catalogs_and_migrations(tmp_path:
         venv / "bin" / "baraza", "flows", "check", cwd=elsewhere, env=env
     )
     assert "up to date" in run(venv / "bin" / "baraza", "db", "upgrade", cwd=elsewhere, env=env)
+    doctor = run(venv / "bin" / "baraza", "doctor", cwd=elsewhere, env=env, status=1)
+    assert "OK    flows: valid" in doctor and "OK    schema: up to date" in doctor
+    assert "FAIL  deployment: not imported" in doctor
     languages = run(
         python,
         "-c",
