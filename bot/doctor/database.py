@@ -1,5 +1,6 @@
 """The database checks of ``baraza doctor``: reachable, schema at the code's head,
-a deployment imported, and the clocks of this machine and the database agreeing.
+a deployment imported, the data key opening what is sealed in it (the check that
+matters after a restore), and the clocks of this machine and the database agreeing.
 
 Nothing is created or changed: a missing SQLite file is reported, not made, and the
 schema is compared, not upgraded (``baraza serve`` and ``baraza db upgrade`` do that).
@@ -14,14 +15,15 @@ from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select, text
+from sqlalchemy import LargeBinary, func, select, text, type_coerce
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import alembic_config, create_engine
 from bot.doctor.checks import Check, fail, ok, warn
-from bot.models import Area, Deployment, Forum
-from bot.settings import Settings
+from bot.models import Area, Contact, Deployment, Forum, StaffUser
+from bot.privacy import DecryptionError, Vault
+from bot.settings import Settings, SettingsError
 
 CONNECT_SECONDS = 10.0
 SKEW_WARN_SECONDS = 2.0
@@ -75,6 +77,7 @@ async def database_checks(settings: Settings) -> DatabaseFindings:
             found.checks.append(migrations)
             if migrations.status == "ok":
                 found.checks.append(await _deployment(connection, found))
+                found.checks += await _key_opens(connection, settings)
         finally:
             await connection.close()
     finally:
@@ -147,3 +150,36 @@ async def _clock(connection: AsyncConnection) -> Check:
     if skew > SKEW_WARN_SECONDS:
         return warn("clock", f"this machine and the database differ by {skew:.1f} s", fix)
     return ok("clock", f"{mine:%Y-%m-%d %H:%M} UTC, the database agrees")
+
+
+async def _key_opens(connection: AsyncConnection, settings: Settings) -> list[Check]:
+    """One sealed value of the database opened with the configured keys: a database
+    restored under another key than the one it was sealed with fails here, not later
+    in a conversation."""
+    if settings.key_in_var and not settings.key_file.exists():
+        return []
+    try:
+        vault = Vault.from_key(settings.resolve_data_key(), settings.resolve_previous_keys())
+    except SettingsError:
+        return []  # the data key check has said what is wrong
+    sealed = None
+    for column in (Contact.urn, StaffUser.address, Forum.notify_address):
+        raw = type_coerce(column, LargeBinary)
+        sealed = await connection.scalar(select(raw).where(raw.is_not(None)).limit(1))
+        if sealed is not None:
+            break
+    if sealed is None:
+        return [ok("data key opens the data", "nothing is sealed in the database yet")]
+    try:
+        vault.open(bytes(sealed))
+    except DecryptionError:
+        return [
+            fail(
+                "data key opens the data",
+                "the data in this database was sealed with another key: addresses and "
+                "narratives cannot be read",
+                "set BARAZA_DATA_KEY to the key this database was written with (after a "
+                "restore: the key of the backup's time, or add it to BARAZA_PREVIOUS_DATA_KEYS)",
+            )
+        ]
+    return [ok("data key opens the data", "a sealed value opens with it")]

@@ -100,7 +100,7 @@ async def test_a_healthy_deployment_is_all_ok(healthy: dict[str, Any]) -> None:
     assert {
         "settings", "data key", "public URL", "channels", "database", "clock", "schema",
         "deployment", "catalogs", "flows", "telegram token", "telegram webhook",
-        "twilio account", "twilio senders",
+        "twilio account", "twilio senders", "data key opens the data",
     } <= set(checks)  # fmt: skip
     assert "@" in checks["telegram token"].says
     assert f"{PUBLIC}/webhooks/telegram" in checks["telegram webhook"].says
@@ -152,6 +152,18 @@ async def test_an_unreachable_database_fails_and_the_rest_is_still_checked(
     assert "pw" not in checks["database"].says
     assert "schema" not in checks and "deployment" not in checks
     assert checks["telegram token"].status == checks["flows"].status == "ok"
+
+
+async def test_a_database_restored_under_another_key_fails(on_postgres: dict[str, Any]) -> None:
+    checks = await run(on_postgres, BARAZA_DATA_KEY=generate_key())
+    assert list(failures(checks)) == ["data key opens the data"]
+    assert "sealed with another key" in checks["data key opens the data"].says
+    rotated = await run(
+        on_postgres,
+        BARAZA_DATA_KEY=generate_key(),
+        BARAZA_PREVIOUS_DATA_KEYS=on_postgres["BARAZA_DATA_KEY"],
+    )
+    assert not failures(rotated)
 
 
 async def test_a_missing_catalog_is_named(on_postgres: dict[str, Any], tmp_path: Path) -> None:
