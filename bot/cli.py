@@ -1,5 +1,5 @@
 """The ``baraza`` command: serve, chat, migrate, import, manage staff, check flows, keys,
-retention."""
+retention, and check a whole deployment (doctor)."""
 
 from __future__ import annotations
 
@@ -220,6 +220,18 @@ def flows_diagram() -> None:
     directory = _settings().flows_dir or FLOWS_DIR
     for path in write_all(load_flows(directory), directory):
         click.echo(f"wrote {path}")
+
+
+@main.command()
+def doctor() -> None:
+    """Check this deployment's settings, database, catalogs, flows and providers, and say
+    what to fix; exits 1 if anything fails."""
+    from bot.doctor import examine, render
+
+    checks = asyncio.run(examine())
+    click.echo(render(checks))
+    if any(check.status == "fail" for check in checks):
+        sys.exit(1)
 
 
 @main.group()
