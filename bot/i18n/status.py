@@ -66,6 +66,12 @@ def _stamp_of(message: Message) -> str | None:
     return None
 
 
+def _has_previous(message: Message) -> bool:
+    """``pybabel update`` guessed this entry from another id (``#| msgid``); Babel reads
+    that line back as a translator comment starting with "|"."""
+    return bool(message.previous_id) or any(c.startswith("|") for c in message.user_comments)
+
+
 def review_status(catalog: Catalog) -> str:
     """The header's ``# Review-Status: ...`` line: source, unreviewed or reviewed (by whom)."""
     for line in (catalog.header_comment or "").splitlines():
@@ -115,7 +121,7 @@ def language_status(locales_dir: Path, language: str, english: dict[str, str]) -
                 f"has {_names(found)}, English has {_names(wanted)}"
             )
         stamp = _stamp_of(message)
-        if message.previous_id or (stamp is not None and stamp != source_stamp(source)):
+        if _has_previous(message) or (stamp is not None and stamp != source_stamp(source)):
             status.changed.append(message_id)
     return status
 
@@ -140,7 +146,7 @@ def stamp(locales_dir: Path, language: str) -> int:
         if source is None or not message.string or message.fuzzy:
             continue
         wanted = STAMP + source_stamp(source)
-        kept = [c for c in message.user_comments if not c.startswith(STAMP)]
+        kept = [c for c in message.user_comments if not c.startswith((STAMP, "|"))]
         if message.user_comments != [*kept, wanted] or message.previous_id:
             message.user_comments = [*kept, wanted]
             message.previous_id = []
