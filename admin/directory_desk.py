@@ -57,7 +57,6 @@ async def commit_new(db: AsyncSession, what: str) -> None:
     try:
         await db.commit()
     except IntegrityError:
-        await db.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, f"{what} with that key exists") from None
 
 

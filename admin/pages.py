@@ -26,7 +26,7 @@ from admin.simulator import LOOKS
 from admin.trends import trends
 from bot.cases import STATUSES
 from bot.casework import CaseworkRefused, add_note, change_status, reply_to_reporter
-from bot.models import AuditEntry, Case, ForumStaff, StaffUser, UnitStaff
+from bot.models import AuditEntry, Case
 from flows.answers import format_reference
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -216,24 +216,3 @@ async def audit_page(request: Request, db: SessionDep, scope: PageScope) -> Resp
     )
     entries = [(entry, format_reference(code) if code else "") for entry, code in rows.all()]
     return render(request, "audit.html", scope, entries=entries)
-
-
-@router.get("/directory", response_class=HTMLResponse)
-async def directory_page(
-    request: Request, db: SessionDep, scope: PageScope, services: ServicesDep
-) -> Response:
-    directory = await services.runtime.directories.get(db)
-    staff: list[StaffUser] = []
-    roles: dict[int, list[str]] = {}
-    if scope.is_admin:
-        staff = list(await db.scalars(select(StaffUser).order_by(StaffUser.email)))
-        for link, owner, points in (
-            (ForumStaff, ForumStaff.forum_id, directory.forums),
-            (UnitStaff, UnitStaff.unit_id, directory.units),
-        ):
-            rows = await db.execute(select(link.staff_id, owner, link.role))
-            for staff_id, point_id, role in rows.all():
-                where = f" of {points[point_id].key}" if point_id in points else ""
-                roles.setdefault(staff_id, []).append(role + where)
-    return render(request, "directory.html", scope, directory=directory, staff=staff,
-                 roles=roles, language=scope.staff.language)  # fmt: skip

@@ -96,7 +96,6 @@ async def add_staff(
     try:
         await db.flush()
     except IntegrityError:
-        await db.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, "an account with that email exists") from None
     await _set_roles(db, user, "forums", body.forums)
     await _set_roles(db, user, "units", body.units)
