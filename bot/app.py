@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from admin import pages
+from admin import directory_pages, pages
 from admin.outbound import broadcast_pages, campaign_pages, meeting_pages
 from admin.routes import api_router
 from bot import __version__, webhooks
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app = FastAPI(title="Baraza", version=__version__, lifespan=lifespan)
     app.include_router(webhooks.router)
     app.include_router(api_router)
-    for module in (pages, broadcast_pages, meeting_pages, campaign_pages):
+    for module in (pages, directory_pages, broadcast_pages, meeting_pages, campaign_pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
