@@ -82,7 +82,10 @@ class Services:
         if upgrade:
             await upgrade_schema(engine)
         runtime = Runtime.load(
-            settings.flows_dir, settings.locales_dir, settings.session_idle_minutes
+            settings.flows_dir,
+            settings.locales_dir,
+            settings.session_idle_minutes,
+            settings.inbound_per_minute,
         )
         services = cls(settings, engine, session_factory(engine), runtime)
         if settings.telegram_bot_token:
