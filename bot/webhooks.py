@@ -22,7 +22,7 @@ from bot.logs import LogThrottle
 from bot.metrics import SEND_FAILURES
 from bot.services import Services
 from channels.telegram import NotAnUpdate, answer_callback, decode_update
-from channels.twilio import BadRequest, parse_inbound
+from channels.twilio import BadRequest, parse_inbound, parse_status
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,10 @@ async def twilio_status(request: Request) -> Response:
     form = await _signed_form(request, services)
     if isinstance(form, Response):
         return form
-    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
-    if not sid or not status:
-        return _problem(400, "MessageSid and MessageStatus are required")
-    code = form.get("ErrorCode") or None
+    try:
+        sid, status, code = parse_status(form)
+    except BadRequest as exc:
+        return _problem(400, str(exc))
     try:
         async with services.sessions() as db, db.begin():
             await record_status(db, sid, status, code)

@@ -125,7 +125,16 @@ async def test_malformed_twilio_forms_get_a_400_naming_the_field(
 
 
 async def test_a_malformed_status_callback_gets_a_400(ops: Ops) -> None:
-    for params in ({"MessageStatus": "delivered"}, {"MessageSid": "SMx"}, {}):
+    sid = "SM" + "c" * 32
+    for params in (
+        {"MessageStatus": "delivered"},
+        {"MessageSid": "SMx"},
+        {},
+        {"MessageSid": "SM\x00", "MessageStatus": "delivered"},  # found by hypothesis: a 500 on PG
+        {"MessageSid": sid + "\n", "MessageStatus": "delivered"},
+        {"MessageSid": sid, "MessageStatus": "delivered\x00"},
+        {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "30003; DROP"},
+    ):
         response = await ops.twilio.post("/webhooks/twilio/status", params)
         assert response.status_code == 400
 
