@@ -29,6 +29,7 @@ from bot.contacts import stop_contact
 from bot.directory import Directory, DirectoryCache
 from bot.dispatch_texts import DispatchTexts
 from bot.messages import OutboundMessage
+from bot.metrics import MESSAGES_OUT, SEND_FAILURES
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
 from bot.quiet import may_send_at
@@ -41,6 +42,7 @@ from channels.base import (
     Envelope,
     Held,
     SendError,
+    SendResult,
     Throttled,
 )
 
@@ -294,7 +296,7 @@ class Sender:
         channel = self.channels[job.channel]
         attempts = job.attempts + 1
         try:
-            result = await channel.deliver(job.urn, job.message, job.envelope)
+            result = await self._deliver(channel, job)
         except ContactStopped as exc:
             await self._record(job.row_id, attempts, "failed", f"contact stopped: {exc}")
             if job.contact_id is not None:
@@ -326,6 +328,17 @@ class Sender:
             scrub=job.envelope.kind in FORGET_ONCE_SENT,
         )
         return "done"
+
+    @staticmethod
+    async def _deliver(channel: Channel, job: _Job) -> SendResult:
+        """The channel's delivery, counted for /metrics (sent, or failed by error class)."""
+        try:
+            result = await channel.deliver(job.urn, job.message, job.envelope)
+        except Exception as exc:
+            SEND_FAILURES.labels(job.channel, type(exc).__name__).inc()
+            raise
+        MESSAGES_OUT.labels(job.channel).inc()
+        return result
 
     async def _fail_or_retry(self, job: _Job, attempts: int, retry: bool, why: str) -> Outcome:
         if retry and attempts < self.max_attempts:
