@@ -35,6 +35,7 @@ from bot.db import dialect_name
 from bot.directory import Directory, DirectoryCache
 from bot.dispatch_texts import DispatchTexts
 from bot.messages import OutboundMessage
+from bot.metrics import MESSAGES_OUT, SEND_FAILURES
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
 from bot.outage import OutageGate
@@ -49,6 +50,7 @@ from channels.base import (
     Envelope,
     Held,
     SendError,
+    SendResult,
     Throttled,
 )
 
@@ -377,7 +379,7 @@ class Sender:
             await self._settle([job.row_id], status="pending", claimed_by=None)
             return "held"
         try:
-            result = await channel.deliver(job.urn, job.message, job.envelope)
+            result = await self._deliver(channel, job)
         except ConnectionFailed as exc:
             if gate.failed():  # an outage, not this message's fault: not an attempt
                 self._soonest = min(self._soonest, max(0.01, gate.wait()))
@@ -426,6 +428,17 @@ class Sender:
             scrub=job.envelope.kind in FORGET_ONCE_SENT,
         )
         return "done"
+
+    @staticmethod
+    async def _deliver(channel: Channel, job: _Job) -> SendResult:
+        """The channel's delivery, counted for /metrics (sent, or failed by error class)."""
+        try:
+            result = await channel.deliver(job.urn, job.message, job.envelope)
+        except Exception as exc:
+            SEND_FAILURES.labels(job.channel, type(exc).__name__).inc()
+            raise
+        MESSAGES_OUT.labels(job.channel).inc()
+        return result
 
     async def _fail_or_retry(self, job: _Job, attempts: int, retry: bool, why: str) -> Outcome:
         if retry and attempts < self.max_attempts:

@@ -28,7 +28,9 @@ from bot.db import create_engine, session_factory, upgrade_schema
 from bot.dispatch_texts import DispatchTexts
 from bot.dispatcher import Dispatcher
 from bot.limiter import Limiter, make_limiter
+from bot.logs import register_secrets
 from bot.messages import InboundMessage
+from bot.metrics import MESSAGES_IN
 from bot.models.base import utcnow
 from bot.retention import purge_protection_content
 from bot.runtime import Runtime
@@ -69,11 +71,23 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings, *, upgrade: bool = True) -> Services:
         privacy.configure(settings.resolve_data_key(), settings.resolve_previous_keys())
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, timeout=settings.db_timeout_seconds)
+        register_secrets(
+            (
+                settings.telegram_bot_token,
+                settings.telegram_webhook_secret,
+                settings.twilio_auth_token,
+                settings.metrics_token,
+                settings.data_key,
+            )
+        )
         if upgrade:
             await upgrade_schema(engine)
         runtime = Runtime.load(
-            settings.flows_dir, settings.locales_dir, settings.session_idle_minutes
+            settings.flows_dir,
+            settings.locales_dir,
+            settings.session_idle_minutes,
+            settings.inbound_per_minute,
         )
         limiter = make_limiter(engine, settings.redis_url)
         services = cls(settings, engine, session_factory(engine), runtime, limiter)
@@ -107,6 +121,8 @@ class Services:
         be committed, so the channel does not acknowledge it to the provider."""
         async with self.sessions() as db, db.begin():
             outcome = await handle_inbound(db, self.runtime, message)
+        if not outcome.duplicate:
+            MESSAGES_IN.labels(message.channel).inc()
         if outcome.replies:
             self.wake_sender()
         return outcome

@@ -17,6 +17,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,14 @@ class Settings(BaseSettings):
     trust_forwarded: bool = Field(False, alias="BARAZA_TRUST_FORWARDED")
     # Days after a protection case is closed before its words are erased (counts stay).
     protection_retention_days: int = Field(90, alias="BARAZA_PROTECTION_RETENTION_DAYS", gt=0)
+    # Hostile input and operations (bot.bodylimit, bot.floodgate, bot.logs, bot.metrics).
+    max_body_bytes: int = Field(256 * 1024, alias="BARAZA_MAX_BODY_BYTES", ge=4096)
+    inbound_per_minute: int = Field(20, alias="BARAZA_INBOUND_PER_MINUTE", gt=0)
+    log_format: Literal["text", "json"] = Field("text", alias="BARAZA_LOG_FORMAT")
+    metrics_token: str | None = Field(None, alias="BARAZA_METRICS_TOKEN")
+    # How long a request waits for the database (a connection, a statement) before the
+    # webhook answers 503 and the provider retries.
+    db_timeout_seconds: float = Field(10.0, alias="BARAZA_DB_TIMEOUT_SECONDS", gt=0)
 
     @field_validator("public_base_url")
     @classmethod

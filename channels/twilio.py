@@ -124,7 +124,7 @@ def _media_kind(content_type: str) -> MediaKind:
 def parse_inbound(channel: str, form: Mapping[str, str]) -> InboundMessage:
     """One inbound SMS or WhatsApp message from Twilio's form fields, field by field."""
     sid = form.get("MessageSid", "")
-    if not MESSAGE_SID.match(sid):
+    if not MESSAGE_SID.fullmatch(sid):
         raise BadRequest("MessageSid is missing or malformed")
     sender = form.get("From", "")
     expected = "whatsapp" if channel == "whatsapp" else "tel"
@@ -169,6 +169,23 @@ def parse_inbound(channel: str, form: Mapping[str, str]) -> InboundMessage:
         location=location,
         media=None if location else media,
     )
+
+
+STATUS_WORD = re.compile(r"[a-z_-]{1,20}")
+ERROR_CODE = re.compile(r"\d{1,10}")
+
+
+def parse_status(form: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """A delivery status callback's message id, status and error code, field by field."""
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if not MESSAGE_SID.fullmatch(sid):
+        raise BadRequest("MessageSid is missing or malformed")
+    if not STATUS_WORD.fullmatch(status):
+        raise BadRequest("MessageStatus is missing or malformed")
+    code = form.get("ErrorCode") or None
+    if code is not None and not ERROR_CODE.fullmatch(code):
+        raise BadRequest("ErrorCode is not a number")
+    return sid, status, code
 
 
 # ----------------------------------------------------------------- outbound
