@@ -43,7 +43,7 @@ async def kill_under_inbound_load(tmp: Path, count: int, kills: int, parallel: i
         with FakeTwilio() as fake:
             env = server_env(url, tmp, key, fake, rate=200)
             port, log = free_port(), tmp / "server.log"
-            server = Served.start(env, log, port)
+            server = Served.start(env, log, port, 90)
             base = server.base_url
             traffic = InboundTraffic(fake, lambda: [base], count, per_second=40, parallel=parallel)
             began = time.monotonic()
@@ -57,7 +57,7 @@ async def kill_under_inbound_load(tmp: Path, count: int, kills: int, parallel: i
                 in_flight_at_kills += parallel
                 await asyncio.sleep(0.5)  # the provider meets a closed port meanwhile
                 down = time.monotonic()
-                server = await asyncio.to_thread(Served.start, env, log, port)
+                server = await asyncio.to_thread(Served.start, env, log, port, 90)
                 print(
                     f"\nkilled at +{down - began:.1f} s, back after {time.monotonic() - down:.1f} s"
                 )

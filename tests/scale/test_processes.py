@@ -59,7 +59,7 @@ async def several_processes(
             env["BARAZA_OUTAGE_PROBE_SECONDS"] = "5"
             servers = await asyncio.gather(
                 *(
-                    asyncio.to_thread(Served.start, env, tmp / f"server-{n}.log")
+                    asyncio.to_thread(Served.start, env, tmp / f"server-{n}.log", None, 90)
                     for n in range(processes)
                 )
             )
