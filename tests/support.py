@@ -175,6 +175,15 @@ async def wipe_activity(services: Services) -> None:
     services.runtime.directories.invalidate()
 
 
+async def restore_demo_directory(services: Services) -> None:
+    """The demo's directory as the file has it, for a test that edited it on the web: the
+    edits undone and their marks gone, so later imports in the run are not refused."""
+    languages = set(services.runtime.catalogs.languages)
+    async with services.sessions() as db, db.begin():
+        await import_file(db, DEMO, languages, overwrite_web_edits=True)
+    services.runtime.directories.invalidate()
+
+
 @dataclass
 class Person:
     """Someone texting the bot on the console channel, through the whole pipeline."""

@@ -14,7 +14,7 @@ from bot.services import Services
 from bot.staff import hash_password
 from tests.admin.conftest import PASSWORD, Staff, audit_actions, last_audit_id
 from tests.flows.test_protection import NARRATIVE, answer_all, enter
-from tests.support import Person
+from tests.support import Person, restore_demo_directory
 
 CODE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
 
@@ -356,16 +356,7 @@ async def test_directory_edits_are_admin_only_and_audited(
         units = {u["key"]: u for u in (await admin.get("/api/v1/units")).json()}
         assert "ke-nairobi" in units["nairobi-gbv"]["areas"]
     finally:
-        await admin.patch(
-            "/api/v1/categories/theft",
-            json={
-                "names": {
-                    "en": "Theft, burglary or robbery",
-                    "fr": "Vol, cambriolage ou braquage",
-                    "pt": "Roubo, furto ou assalto",
-                }
-            },
-        )
+        await restore_demo_directory(services)
 
 
 async def test_the_simulator_talks_like_each_channel(staff: dict[str, Staff]) -> None:
