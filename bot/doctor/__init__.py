@@ -18,7 +18,7 @@ from bot.doctor.checks import Check, fail
 from bot.doctor.database import DatabaseFindings, database_checks
 from bot.doctor.local import catalog_checks, flow_checks, setting_checks
 from bot.doctor.providers import redis_checks, telegram_checks, twilio_checks
-from bot.settings import Settings
+from bot.settings import Settings, describe_invalid
 
 __all__ = ["Check", "diagnose", "examine", "render"]
 
@@ -60,21 +60,18 @@ async def examine() -> list[Check]:
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        return [fail("settings", f"do not load: {problems}", "correct them in the environment")]
+        return [
+            fail("settings", f"do not load: {describe_invalid(exc)}", "correct the environment")
+        ]
     return await diagnose(settings)
 
 
 def render(checks: list[Check]) -> str:
     failed = sum(check.status == "fail" for check in checks)
-    warned = sum(check.status == "warn" for check in checks)
-    verdict = (
-        f"{failed} problem(s) to fix"
-        if failed
-        else "ready"
-        if not warned
-        else "ready, with warnings"
-    )
+    if failed:
+        verdict = f"{failed} problem(s) to fix"
+    elif any(check.status == "warn" for check in checks):
+        verdict = "ready, with warnings"
+    else:
+        verdict = "ready"
     return "\n".join([*(check.line() for check in checks), f"-- {verdict}"])
