@@ -3,7 +3,7 @@
 One line per check, ``ok``, ``warn`` or ``fail``, in plain words with the fix, for
 the person who installs Baraza in a country office rather than for its developers:
 settings and keys, the database and its schema, the imported deployment, catalogs
-and flows, the Telegram and Twilio accounts, the public URL, the clock. A check that
+and flows, the Telegram and Twilio accounts, Redis, the public URL, the clock. A check that
 cannot run says so instead of stopping the others. Any fail makes the command exit 1.
 """
 
@@ -48,8 +48,7 @@ async def diagnose(settings: Settings) -> list[Check]:
     for found in await asyncio.gather(
         _guarded("telegram", telegram_checks(settings)),
         _guarded("twilio", twilio_checks(settings)),
-        # REDIS_URL is read by the shared rate limiter's setting where that has landed.
-        _guarded("redis", redis_checks(getattr(settings, "redis_url", None))),
+        _guarded("redis", redis_checks(settings.redis_url)),
     ):
         checks += found
     return checks

@@ -56,6 +56,7 @@ async def healthy_deployment(
         "TWILIO_SMS_FROM": "+254711000000",
         "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
         "TWILIO_API_URL": twilio.url,
+        "BARAZA_METRICS_TOKEN": "m" * 32,
     }
     services = await open_services(support.test_settings(values["DATABASE_URL"], tmp, **values))
     try:
