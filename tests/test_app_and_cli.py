@@ -133,7 +133,7 @@ def test_help_lists_every_command(cli_env: dict[str, str]) -> None:
     listed = set(re.findall(r"^  (\w+)\s", out.split("Commands:")[1], re.MULTILINE))
     assert listed == {
         "serve", "chat", "db", "import", "users", "flows", "i18n", "keys", "telegram",
-        "retention",
+        "retention", "doctor",
     }  # fmt: skip
 
 

@@ -317,10 +317,44 @@ async def test_a_reminder_too_late_to_matter_is_skipped_and_counted(world: World
     assert all(world.fake.bodies(n) == [] for n in MEMBERS)
 
 
+async def start_campaign(
+    world: World, name: str, parts: list[dict[str, str]], followers: tuple[str, ...] = ()
+) -> int:
+    """A weekly campaign to the followers of Safety tips (adding `followers` to them)."""
+    services = world.services
+    async with services.sessions() as db, db.begin():
+        topic_id = await db.scalar(select(Topic.id).where(Topic.key == "safety-tips"))
+        assert topic_id is not None
+        for number in followers:
+            db.add(
+                TopicSubscription(topic_id=topic_id, contact_id=await db.scalar(contact_of(number)))
+            )
+        plan = CampaignPlan(
+            topic_id=topic_id,
+            name=name,
+            parts=parts,
+            fallback_language="en",
+            weekday=0,
+            minute_of_day=9 * 60,
+        )
+        directory = await services.runtime.directories.get(db)
+        campaign = await create_campaign(db, plan, directory=directory, staff_id=None)
+        return campaign.id
+
+
+async def send_next_part(world: World, campaign_id: int) -> None:
+    """ "Send the next part now", then everything the sender has."""
+    services = world.services
+    async with services.sessions() as db, db.begin():
+        row = await db.get(Campaign, campaign_id)
+        assert row is not None
+        await send_next_part_now(db, row, directory=await services.runtime.directories.get(db))
+    await world.deliver()
+
+
 async def test_a_campaign_delivers_its_series_in_order_from_where_each_person_joined(
     world: World,
 ) -> None:
-    services = world.services
     early, late = (Phone(world, number=n) for n in list(MEMBERS)[:2])
     for phone in (early, late):  # subscribe through the bot: menu, news, the topic
         phone.seen = len(world.fake.bodies(phone.number))
@@ -334,34 +368,11 @@ async def test_a_campaign_delivers_its_series_in_order_from_where_each_person_jo
     )
     await early.text(topic_number)
     assert "You will now get news from Safety tips" in await early.last()
-    async with services.sessions() as db, db.begin():
-        directory = await services.runtime.directories.get(db)
-        topic_id = await db.scalar(select(Topic.id).where(Topic.key == "safety-tips"))
-        assert topic_id is not None
-        campaign = await create_campaign(
-            db,
-            CampaignPlan(
-                topic_id=topic_id,
-                name="Rainy season",
-                parts=[{"en": f"Tip {n}: stay safe", "fr": f"Conseil {n}"} for n in (1, 2, 3)],
-                fallback_language="en",
-                weekday=0,
-                minute_of_day=9 * 60,
-            ),
-            directory=directory,
-            staff_id=None,
-        )
-        campaign_id = campaign.id
+    parts = [{"en": f"Tip {n}: stay safe", "fr": f"Conseil {n}"} for n in (1, 2, 3)]
+    campaign_id = await start_campaign(world, "Rainy season", parts)
 
     async def next_part() -> None:
-        async with services.sessions() as db, db.begin():
-            directory = await services.runtime.directories.get(db)
-            from bot.models import Campaign
-
-            row = await db.get(Campaign, campaign_id)
-            assert row is not None
-            await send_next_part_now(db, row, directory=directory)
-        await world.deliver()
+        await send_next_part(world, campaign_id)
 
     await next_part()
     for answer in ("menu", "6", topic_number):  # the second person joins after part 1
@@ -423,34 +434,11 @@ async def test_a_paused_campaign_holds_back_what_waits_and_resumes_where_each_pe
     gets the part they missed, the others the next one."""
     services = world.services
     sleeper, *awake = list(MEMBERS)
-    async with services.sessions() as db, db.begin():
-        directory = await services.runtime.directories.get(db)
-        topic_id = await db.scalar(select(Topic.id).where(Topic.key == "safety-tips"))
-        assert topic_id is not None
-        for number in MEMBERS:
-            contact_id = await db.scalar(contact_of(number))
-            db.add(TopicSubscription(topic_id=topic_id, contact_id=contact_id))
-        campaign = await create_campaign(
-            db,
-            CampaignPlan(
-                topic_id=topic_id,
-                name="Dry season",
-                parts=[{"en": f"Tip {n}: water points"} for n in (1, 2)],
-                fallback_language="en",
-                weekday=0,
-                minute_of_day=9 * 60,
-            ),
-            directory=directory,
-            staff_id=None,
-        )
-        campaign_id = campaign.id
+    parts = [{"en": f"Tip {n}: water points"} for n in (1, 2)]
+    campaign_id = await start_campaign(world, "Dry season", parts, followers=tuple(MEMBERS))
 
     async def send_now() -> None:
-        async with services.sessions() as db, db.begin():
-            row = await db.get(Campaign, campaign_id)
-            assert row is not None
-            await send_next_part_now(db, row, directory=await services.runtime.directories.get(db))
-        await world.deliver()
+        await send_next_part(world, campaign_id)
 
     def tips(number: str) -> list[str]:  # each framed by the topic's name in their language
         return [f"Tip {b.split('Tip ')[1][0]}" for b in world.fake.bodies(number) if "Tip " in b]
