@@ -52,7 +52,7 @@ soak: $(STAMP) $(MO)
 
 ## i18n: extract message ids from code and flows, update every catalog, compile
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k msg --no-location --sort-output -o locales/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k msg -k msg_plural:1,2 --no-location --sort-output -o locales/messages.pot .
 	$(BIN)/pybabel update -d locales -D messages -i locales/messages.pot --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d locales -D messages --statistics
 

@@ -119,3 +119,23 @@ async def test_a_protection_request_in_each_language(
         unit = await db.get(ProtectionUnit, case.unit_id)
     expected = "niamey-protection" if place.startswith("Gam") else "nairobi-gbv"
     assert unit is not None and unit.key == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_quick_exit_stop_and_start_in_each_language(
+    person: Person, services: Services, language: str
+) -> None:
+    """The language's own words: leave the protection flow at once, stop every message,
+    come back; each answer in that language."""
+    catalogs = load_catalogs()
+    first = {k: catalogs.words(language, f"keyword.{k}")[0] for k in ("quick_exit", "stop")}
+    await choose(person, language)
+    await person.send(ENTRY_WORDS[language][0])
+    await person.send("1")  # safe to talk
+    assert await person.send(first["quick_exit"]) == catalogs.text(language, "protect.neutral")
+    assert await person.cases() == []
+    says(await person.send(first["stop"].upper()), language, "optout.confirmed")
+    assert (await person.contact()).opted_out
+    says(
+        await person.send(catalogs.words(language, "keyword.start")[0]), language, "optout.resumed"
+    )
