@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, generate_key, get_settings
 
 
@@ -36,13 +38,11 @@ def _fail(message: str) -> NoReturn:
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """Baraza: a reporting and feedback channel for community policing."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    log_format = os.environ.get("BARAZA_LOG_FORMAT", "text")  # before settings: they may fail
+    configure_logging(log_format, logging.DEBUG if verbose else logging.INFO)
     if not verbose:  # schema upgrades are silent unless something is wrong
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token.
+    # httpx logs each request URL at INFO: noise at this rate (and redacted anyway).
     for chatty in ("httpx", "httpcore", "twilio.http_client"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
@@ -63,7 +63,8 @@ def serve(host: str, port: int) -> None:
         _fail(str(exc))
     if settings.environment.value == "development":
         _announce_staff_access(settings, f"http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's loggers go through ours (redacted, JSON if asked).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
 
 
 def _announce_staff_access(settings: Settings, base: str) -> None:

@@ -22,7 +22,18 @@ from bot.urns import URN
 
 CONTACTS = table(Contact)
 SESSIONS = table(ConversationSession)
-TRACKED = frozenset({"language", "opted_out", "opted_out_at", "last_inbound_at", "area_id"})
+TRACKED = frozenset(
+    {
+        "language",
+        "opted_out",
+        "opted_out_at",
+        "last_inbound_at",
+        "area_id",
+        "flood_started_at",
+        "flood_count",
+        "flood_noticed",
+    }
+)
 
 
 def urn_hash(urn: URN) -> str:
@@ -63,6 +74,9 @@ class ContactRecord:
     opted_out_at: datetime | None
     last_inbound_at: datetime | None
     area_id: int | None
+    flood_started_at: datetime | None = None
+    flood_count: int = 0
+    flood_noticed: bool = False
     changed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
