@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin.audit import audit
-from admin.deps import Admin, ClientDep, ScopeDep, SessionDep
+from admin.deps import Admin, ClientDep, RowId, ScopeDep, SessionDep
 from admin.schemas import (
     AreaPublic,
     AreaWrite,
@@ -58,9 +58,12 @@ async def _changed(
     detail: str,
     action: str = "directory_change",
 ) -> None:
-    """Every process reloads its directory (the revision moves on), and the change is audited."""
-    await db.execute(update(Deployment).values(revision=Deployment.revision + 1))
-    await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
+    """Every process reloads its directory (the revision moves on), and the change is audited.
+    A new row is not flushed here: its clash with an existing key surfaces at the commit,
+    where ``_commit_new`` answers 409."""
+    with db.no_autoflush:
+        await db.execute(update(Deployment).values(revision=Deployment.revision + 1))
+        await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
 
 
 async def _commit_new(db: SessionDep, what: str) -> None:
@@ -239,7 +242,7 @@ async def add_staff(
 
 @router.patch("/staff/{staff_id}", response_model=StaffPublic)
 async def edit_staff(
-    staff_id: int, body: StaffUpdate, scope: Admin, db: SessionDep, client: ClientDep
+    staff_id: RowId, body: StaffUpdate, scope: Admin, db: SessionDep, client: ClientDep
 ) -> StaffPublic:
     user = await db.scalar(select(StaffUser).where(StaffUser.id == staff_id))
     if user is None:
