@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from admin import pages
+from admin import directory_pages, pages
 from admin.outbound import broadcast_pages, campaign_pages, meeting_pages
 from admin.routes import api_router
 from bot import __version__, metrics, webhooks
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(webhooks.router)
     app.include_router(metrics.router)
     app.include_router(api_router)
-    for module in (pages, broadcast_pages, meeting_pages, campaign_pages):
+    for module in (pages, directory_pages, broadcast_pages, meeting_pages, campaign_pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

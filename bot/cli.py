@@ -132,28 +132,81 @@ def db_upgrade() -> None:
 
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_(path: Path) -> None:
-    """Load or update a deployment (areas, forums, units, categories, staff) from YAML."""
-    from bot.deployment import DeploymentError, import_file
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option(
+    "--overwrite-web-edits",
+    is_flag=True,
+    help="Let the file win over edits made in the staff pages since the last import.",
+)
+def import_(path: Path, dry_run: bool, overwrite_web_edits: bool) -> None:
+    """Load or update a deployment (areas, forums, units, categories, staff) from YAML.
+
+    Stops, writing nothing, when the file would undo edits made on the web, and
+    lists them: change the file to match (see `baraza export-deployment`) or give
+    --overwrite-web-edits."""
+    from bot.deployment import DeploymentError, ImportConflicts, import_file
     from bot.services import Services
 
     async def run() -> None:
         services = await Services.open(_settings())
         try:
-            async with services.sessions() as session, session.begin():
+            async with services.sessions() as session:
                 languages = set(services.runtime.catalogs.languages)
-                report = await import_file(session, path, languages)
+                report = await import_file(
+                    session, path, languages, overwrite_web_edits=overwrite_web_edits
+                )
+                if dry_run:
+                    await session.rollback()
+                else:
+                    await session.commit()
         finally:
             await services.close()
         summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items())
         state = f"{report.changes} change(s)" if report.changes else "no changes"
-        click.echo(f"imported {path}: {summary}; {state}")
+        for line in report.lines(dry_run=dry_run):
+            click.echo(f"  {line}")
+        verb = "dry run, nothing written:" if dry_run else "imported"
+        click.echo(f"{verb} {path}: {summary}; {state}")
 
     try:
         asyncio.run(run())
     except DeploymentError as exc:
         click.echo("\n".join(exc.problems), err=True)
         _fail(f"{path}: nothing imported")
+    except ImportConflicts as exc:
+        click.echo(f"{path} would undo {len(exc.conflicts)} edit(s) made on the web:", err=True)
+        click.echo("\n".join(f"  {line}" for line in exc.conflicts), err=True)
+        _fail(
+            f"{path}: nothing imported. Put the web edits into the file (see "
+            "`baraza export-deployment`) or run again with --overwrite-web-edits"
+        )
+
+
+@main.command("export-deployment")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def export_deployment(path: Path | None) -> None:
+    """Write the directory as it is now (web edits included) as a deployment file
+    (to PATH, or to the terminal), which `baraza import` takes back unchanged."""
+    from bot.deployment.exporter import export_deployment as export
+    from bot.services import Services
+
+    async def run() -> str:
+        services = await Services.open(_settings())
+        try:
+            async with services.sessions() as session:
+                return await export(session)
+        finally:
+            await services.close()
+
+    try:
+        text = asyncio.run(run())
+    except LookupError as exc:
+        _fail(str(exc))
+    if path is None:
+        click.echo(text, nl=False)
+    else:
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}", err=True)
 
 
 @main.group()

@@ -27,6 +27,7 @@ from bot.conversation import (
 from bot.db import create_engine, session_factory, upgrade_schema
 from bot.dispatch_texts import DispatchTexts
 from bot.dispatcher import Dispatcher
+from bot.limiter import Limiter, make_limiter
 from bot.logs import register_secrets
 from bot.messages import InboundMessage
 from bot.metrics import MESSAGES_IN
@@ -56,6 +57,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     runtime: Runtime
+    limiter: Limiter
     channels: dict[str, Channel] = field(default_factory=dict)
     telegram: TelegramClient | None = None
     telegram_updates: TelegramUpdates | None = None
@@ -87,11 +89,12 @@ class Services:
             settings.session_idle_minutes,
             settings.inbound_per_minute,
         )
-        services = cls(settings, engine, session_factory(engine), runtime)
+        limiter = make_limiter(engine, settings.redis_url)
+        services = cls(settings, engine, session_factory(engine), runtime, limiter)
         if settings.telegram_bot_token:
             client = make_client(settings.telegram_bot_token, settings.telegram_api_url)
             services.telegram = client
-            services.channels["telegram"] = TelegramChannel(client.bot)
+            services.channels["telegram"] = TelegramChannel(client.bot, shared=limiter)
             services.telegram_updates = TelegramUpdates(services.receive, services.blocked)
         if settings.twilio_account_sid and settings.twilio_auth_token:
             services._open_twilio()
@@ -111,7 +114,7 @@ class Services:
         ):
             if sender:
                 config = twilio.TwilioConfig(sender, rate, callback, settings.sms_gsm7_only)
-                self.channels[name] = twilio.TwilioChannel(name, client, config)
+                self.channels[name] = twilio.TwilioChannel(name, client, config, self.limiter)
 
     async def receive(self, message: InboundMessage) -> InboundOutcome:
         """Handle one inbound message and commit its effects; raises if they could not
@@ -163,6 +166,8 @@ class Services:
             directories=self.runtime.directories,
             texts=DispatchTexts(self.runtime.catalogs),
             quiet_hours=self.settings.quiet_hours,
+            rates=self.send_rates(),
+            longest_probe=self.settings.outage_probe_seconds,
         )
 
     def send_rates(self) -> dict[str, float]:
@@ -291,4 +296,5 @@ class Services:
                 await task
         if self.telegram is not None:
             await self.telegram.close()
+        await self.limiter.close()
         await self.engine.dispose()

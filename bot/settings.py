@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     claim_timeout_seconds: float = Field(300.0, alias="BARAZA_CLAIM_TIMEOUT_SECONDS", gt=0)
     sender_poll_seconds: float = Field(1.0, alias="BARAZA_SENDER_POLL_SECONDS", gt=0)
     send_max_attempts: int = Field(8, alias="BARAZA_SEND_MAX_ATTEMPTS", gt=0)
+    # While a provider is down, one message probes it at most this many seconds apart.
+    outage_probe_seconds: float = Field(60.0, alias="BARAZA_OUTAGE_PROBE_SECONDS", gt=0)
+    # Optional: providers' rate limits shared through Redis rather than PostgreSQL.
+    redis_url: str | None = Field(None, alias="REDIS_URL")
     public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bot.doctor.checks import Check, fail
 from bot.doctor.database import DatabaseFindings, database_checks
 from bot.doctor.local import catalog_checks, flow_checks, setting_checks
-from bot.doctor.providers import telegram_checks, twilio_checks
+from bot.doctor.providers import redis_checks, telegram_checks, twilio_checks
 from bot.settings import Settings
 
 __all__ = ["Check", "diagnose", "examine", "render"]
@@ -48,6 +48,8 @@ async def diagnose(settings: Settings) -> list[Check]:
     for found in await asyncio.gather(
         _guarded("telegram", telegram_checks(settings)),
         _guarded("twilio", twilio_checks(settings)),
+        # REDIS_URL is read by the shared rate limiter's setting where that has landed.
+        _guarded("redis", redis_checks(getattr(settings, "redis_url", None))),
     ):
         checks += found
     return checks

@@ -29,6 +29,14 @@ def setting_checks(settings: Settings) -> list[Check]:
         _channels(settings, production),
     ]
     checks += _secrets(settings, production)
+    if production and make_url(settings.database_url).get_backend_name() == "sqlite":
+        checks.append(
+            warn(
+                "database engine",
+                "SQLite serves one process on one machine, with no online backup",
+                "use PostgreSQL in production (DATABASE_URL=postgresql://...; docker/compose.yaml)",
+            )
+        )
     return checks
 
 

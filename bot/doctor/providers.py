@@ -162,3 +162,29 @@ def _senders(settings: Settings) -> list[Check]:
             )
         )
     return checks or [ok("twilio senders", ", ".join(s for s in (sms, whatsapp) if s))]
+
+
+async def redis_checks(url: str | None) -> list[Check]:
+    """Redis, when REDIS_URL names one: the providers' rate limits are shared through it,
+    so every replica must reach it."""
+    if not url:
+        return []
+    import redis.asyncio as redis  # only deployments that use Redis need the package
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    shown = re.sub(r"//[^@/]*@", "//***@", url)
+    try:
+        async with asyncio.timeout(ANSWER_SECONDS):
+            await client.ping()
+    except (redis.RedisError, OSError, TimeoutError) as exc:
+        return [
+            fail(
+                "redis",
+                f"cannot reach {shown}: {exc or 'no answer'}",
+                "start Redis (COMPOSE_PROFILES=redis) or correct REDIS_URL; without it the "
+                "replicas cannot share the providers' rate limits",
+            )
+        ]
+    finally:
+        await client.aclose()
+    return [ok("redis", f"answers at {shown}")]

@@ -565,6 +565,8 @@ class FakeTwilio(LocalServer):
                 pause = self._delay
             if pause > 0:
                 await asyncio.sleep(pause)
+            if (refusal := await self._refused_by_outage()) is not None:
+                raise TwilioApiError(refusal, code=None)
             with self._lock:
                 status, body = self._route(request, path, params)
         except TwilioApiError as error:

@@ -6,6 +6,7 @@ and another thing in another (the keywords of all enabled languages work at once
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from babel import Locale
 from babel.messages.plurals import get_plural
 
 from bot.dispatch_texts import format_when
-from bot.i18n import default_locales_dir, load_catalogs
+from bot.i18n import RTL_LANGUAGES, default_locales_dir, load_catalogs
 from bot.i18n.status import catalog_status, po_path, read_catalog
 from bot.keywords import KEYWORD_MESSAGES
 from bot.text import fold
@@ -106,3 +107,26 @@ def test_no_option_a_person_may_type_is_swallowed_by_a_keyword() -> None:
         if meaning.get(fold(catalogs.text(language, label)), same.get(label)) != same.get(label)
     }
     assert clashes == set()
+
+
+CAPITALS = re.compile(r"\b[A-Z][A-Z']*[A-Z](?: [A-Z][A-Z']*[A-Z])*\b|\bX\b")
+CODE_EXAMPLE = re.compile(r"\b[A-Z]{3}-[A-Z]{3}\b")
+
+
+@pytest.mark.parametrize("language", [code for code in ENABLED if code not in RTL_LANGUAGES])
+def test_a_word_a_text_tells_people_to_send_is_one_the_bot_understands(language: str) -> None:
+    """ "Send SKIP", "tuma MENYU": each word in capitals is one of the language's keywords
+    or answers (Arabic script has no capitals; its texts are checked end to end)."""
+    catalogs = load_catalogs()
+    understood = {
+        fold(word)
+        for kind in (*(m.removeprefix("keyword.") for m in KEYWORD_MESSAGES.values()), *ANSWERS)
+        for word in catalogs.words(language, f"keyword.{kind}")
+    }
+    told = {
+        (message_id, word)
+        for message_id, text in catalogs.ids(language).items()
+        for word in CAPITALS.findall(CODE_EXAMPLE.sub("", text))
+    }
+    assert len(told) >= 8
+    assert {(mid, word) for mid, word in told if fold(word) not in understood} == set()
