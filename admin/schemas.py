@@ -114,6 +114,12 @@ class Problem(BaseModel):
     detail: str
 
 
+class Unprocessable(BaseModel):
+    """A 422: FastAPI's list of the invalid fields, or one sentence saying what to change."""
+
+    detail: str | list[dict[str, Any]]
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The refusals a route may answer, for the OpenAPI document (``responses=``)."""
     said = {
@@ -121,7 +127,10 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or outside your forums and units", 409: "Clashes with what exists",
         422: "The body does not fit: unknown key, bad value",
     }  # fmt: skip
-    return {code: {"model": Problem, "description": said[code]} for code in codes}
+    return {
+        code: {"model": Unprocessable if code == 422 else Problem, "description": said[code]}
+        for code in codes
+    }
 
 
 Names = dict[Language, Annotated[str, Field(min_length=1, max_length=200)]]
