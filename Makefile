@@ -48,9 +48,11 @@ bench: $(STAMP) $(MO)
 	$(BIN)/python bench/stats_bench.py
 
 ## soak: the long runs: three processes on one database, a two-minute provider outage,
-##       SIGKILL twice under inbound load (BARAZA_SOAK_OUTAGE_SECONDS to change the outage)
+##       SIGKILL twice under inbound load (BARAZA_SOAK_OUTAGE_SECONDS to change the outage);
+##       the property-based tests with 2,000 examples each (hypothesis profile "soak")
 soak: $(STAMP) $(MO)
 	BARAZA_SOAK=1 $(BIN)/pytest tests/scale -s
+	$(BIN)/pytest --hypothesis-profile=soak tests/ops/test_parsers_properties.py tests/ops/test_engine_properties.py
 
 ## i18n: extract message ids from code and flows, update every catalog, compile
 i18n: $(STAMP)

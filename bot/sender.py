@@ -34,6 +34,7 @@ from bot.contacts import stop_contact
 from bot.db import dialect_name
 from bot.directory import Directory, DirectoryCache
 from bot.dispatch_texts import DispatchTexts
+from bot.logs import LogThrottle
 from bot.messages import OutboundMessage
 from bot.metrics import MESSAGES_OUT, SEND_FAILURES
 from bot.models import Contact, OutboxMessage, StaffUser
@@ -55,6 +56,7 @@ from channels.base import (
 )
 
 log = logging.getLogger(__name__)
+_quiet = LogThrottle(60.0)  # a pass fails every poll while the database is away
 
 SENDS_EVEN_WHEN_STOPPED = {"optout"}
 FORGET_ONCE_SENT = {"protection", ERASE}
@@ -518,8 +520,8 @@ class Sender:
             self._soonest = poll_seconds
             try:
                 batch = await self._next_batch(channel, None)
-            except Exception:  # the database may be away: keep the worker alive
-                log.exception("sender pass over %s failed", channel)
+            except Exception:  # the database may be away: keep the worker alive, quietly
+                _quiet.error(log, channel, "sender pass over %s failed", channel, exc_info=True)
                 batch = None
             if sending is not None:  # a batch starts when the one before is out
                 await sending

@@ -86,6 +86,8 @@ def test_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "BARAZA_VAR_DIR": tmp,
         # No quiet hours unless a test asks: the suite runs at any hour, anywhere.
         "BARAZA_QUIET_HOURS": "00:00-00:00",
+        # Tests talk faster than people: the flood gate only where a test asks for it.
+        "BARAZA_INBOUND_PER_MINUTE": 10_000,
     }
     values.update(overrides)
     return Settings(**values)
