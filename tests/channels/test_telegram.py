@@ -472,6 +472,39 @@ async def test_a_500_is_retried_with_backoff(world: World) -> None:
     assert row is not None and row.status == "sent" and row.attempts == 2
 
 
+async def test_an_outage_keeps_every_reply_queued_and_sends_each_once_when_telegram_is_back(
+    world: World,
+) -> None:
+    """Telegram answering 502 for seconds: nothing fails, a probe now and then, not a
+    retry per message; when it is back every reply goes, once."""
+    sender = world.services.sender()
+    for gate in sender.gates.values():
+        gate.longest_probe = 0.5
+    stop = asyncio.Event()
+    world.fake.down(502)
+    worker = asyncio.create_task(sender.run(stop, poll_seconds=0.2))
+    users = [TelegramUser(world) for _ in range(12)]
+    try:
+        for user in users:
+            await user.say("/start")
+            sender.wake()
+        await asyncio.sleep(3)
+        tried = len(world.fake.calls_of("sendMessage"))
+        async with world.services.sessions() as db:
+            failed = await db.scalar(select(func.count()).where(OutboxMessage.status == "failed"))
+        world.fake.up()
+        await world.fake.wait_for(lambda f: len(f.sent()) >= len(users), timeout=20)
+        await asyncio.sleep(0.3)
+    finally:
+        world.fake.up()
+        stop.set()
+        sender.wake()
+        await worker
+    assert failed == 0
+    assert tried <= 8 + 7  # a batch in flight when it went down, then a probe at a time
+    assert sorted(call.chat_id for call in world.fake.sent()) == sorted(u.user_id for u in users)
+
+
 async def test_a_blocked_bot_stops_the_contact(world: World) -> None:
     user = TelegramUser(world)
     await user.say("/start")
