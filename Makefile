@@ -35,13 +35,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## bench: engine steps per second, webhook throughput and latency, SMS segments per report,
-##        outbound materialization, send rate and reminder lateness
+##        outbound materialization, send rate and reminder lateness, language detection
 bench: $(STAMP) $(MO)
 	@if command -v taskset >/dev/null; then taskset -c 0 $(BIN)/python bench/engine_bench.py; \
 	else $(BIN)/python bench/engine_bench.py; fi
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/sms_cost.py
 	$(BIN)/python bench/outbound_bench.py
+	$(BIN)/python bench/detect_bench.py
 
 ## i18n: extract message ids from code and flows, update every catalog, compile
 i18n: $(STAMP)

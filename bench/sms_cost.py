@@ -2,7 +2,7 @@
 person on a pay-per-message phone, and the programme's budget, pay for one concern.
 
 Each language walks one complete report conversation over SMS through the real
-pipeline (language menu, main menu, category, place, description, anonymity,
+pipeline (main menu after the detected greeting, category, place, description, anonymity,
 confirmation, reference code). Every reply the bot queued is rendered exactly as
 the SMS channel sends it (numbered menus, optional GSM-7 transliteration) and
 counted as the network counts it (GSM-7 160/153, UCS-2 70/67). The person's own
@@ -35,19 +35,19 @@ from bot.urns import parse  # noqa: E402
 from channels.sms_segments import count_segments  # noqa: E402
 from channels.twilio import TwilioChannel, TwilioConfig  # noqa: E402
 
-# What a person types, from the first word to "yes"; the second answer picks the
-# language from the menu (1 English, 2 Français, 3 Português).
+# What a person types, from the first word to "yes"; the greeting's language is
+# detected (bot/i18n/detect.py), so nobody here sees the language menu.
 SCRIPTS = {
     "en": (
-        "Hello", "1", "1", "1", "Eastleigh",
+        "Hello", "1", "1", "Eastleigh",
         "Two shops on First Avenue were broken into last night.", "1", "yes",
     ),
     "fr": (
-        "Bonjour", "2", "1", "1", "Gamkalé",
+        "Bonjour", "1", "1", "Gamkalé",
         "Deux boutiques ont été cambriolées hier soir près du marché.", "1", "oui",
     ),
     "pt": (
-        "Olá", "3", "1", "1", "Natite",
+        "Olá", "1", "1", "Natite",
         "Assaltaram duas bancas no mercado ontem à noite.", "1", "sim",
     ),
 }  # fmt: skip

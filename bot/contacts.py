@@ -22,7 +22,9 @@ from bot.urns import URN
 
 CONTACTS = table(Contact)
 SESSIONS = table(ConversationSession)
-TRACKED = frozenset({"language", "opted_out", "opted_out_at", "last_inbound_at", "area_id"})
+TRACKED = frozenset(
+    {"language", "language_detected", "opted_out", "opted_out_at", "last_inbound_at", "area_id"}
+)
 
 
 def urn_hash(urn: URN) -> str:
@@ -63,6 +65,7 @@ class ContactRecord:
     opted_out_at: datetime | None
     last_inbound_at: datetime | None
     area_id: int | None
+    language_detected: bool = False
     changed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
