@@ -7,7 +7,7 @@ PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 DEMO ?= deployments/demo.yaml
 
-.PHONY: run test lint bench i18n diagrams clean
+.PHONY: run test lint bench soak i18n diagrams clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 
 ## run: the server on 127.0.0.1:8000 with SQLite and the demo deployment
 run: $(STAMP) $(MO)
-	$(BIN)/baraza import $(DEMO)
+	-$(BIN)/baraza import $(DEMO)  # refuses (and says why) to undo edits made in the pages
 	$(BIN)/baraza serve
 
 ## test: lint, types, flow checks and the whole suite on SQLite and PostgreSQL
@@ -35,14 +35,22 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## bench: engine steps per second, webhook throughput and latency, SMS segments per report,
-##        outbound materialization, send rate and reminder lateness, language detection
+##        outbound materialization, send rate and reminder lateness, the load on
+##        PostgreSQL with 1, 2 and 4 processes (rate, scaling, latency, memory), and
+##        language detection (accuracy per language beside plain langdetect, time)
 bench: $(STAMP) $(MO)
 	@if command -v taskset >/dev/null; then taskset -c 0 $(BIN)/python bench/engine_bench.py; \
 	else $(BIN)/python bench/engine_bench.py; fi
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/sms_cost.py
 	$(BIN)/python bench/outbound_bench.py
+	$(BIN)/python bench/load_bench.py
 	$(BIN)/python bench/detect_bench.py
+
+## soak: the long runs: three processes on one database, a two-minute provider outage,
+##       SIGKILL twice under inbound load (BARAZA_SOAK_OUTAGE_SECONDS to change the outage)
+soak: $(STAMP) $(MO)
+	BARAZA_SOAK=1 $(BIN)/pytest tests/scale -s
 
 ## i18n: extract message ids from code and flows, update every catalog, compile
 i18n: $(STAMP)

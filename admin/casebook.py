@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.audit import audit
 from admin.schemas import CaseDetail, CaseSummary, TimelineEntry
-from admin.scope import Scope
+from admin.scope import Scope, load_scope
 from bot.casework import reporter_of, why_not_contact
 from bot.directory import Directory
-from bot.models import Case, CaseMessage, StaffUser
+from bot.models import Case, CaseMessage, ForumStaff, StaffUser, UnitStaff
 from flows.answers import format_reference, normalise_reference
 
 PER_PAGE_MAX = 100
@@ -160,3 +160,25 @@ async def read_case(
         consent_withdrawn_at=case.consent_withdrawn_at,
         timeline=timeline,
     )
+
+
+async def assignable(db: AsyncSession, case: Case) -> list[StaffUser]:
+    """Who a case can be assigned to: the active staff who could open it themselves (the
+    same ``Scope.cases()`` rule as every read), by name."""
+    linked = (
+        select(ForumStaff.staff_id)
+        .where(ForumStaff.forum_id == case.forum_id)
+        .union(select(UnitStaff.staff_id).where(UnitStaff.unit_id == case.unit_id))
+    )
+    candidates = await db.scalars(
+        select(StaffUser)
+        .where(StaffUser.active.is_(True))
+        .where(StaffUser.id.in_(linked) | (StaffUser.role == "admin"))
+        .order_by(StaffUser.name)
+    )
+    found = []
+    for person in list(candidates):
+        scope = await load_scope(db, person)
+        if await db.scalar(select(Case.id).where(Case.id == case.id, scope.cases())):
+            found.append(person)
+    return found

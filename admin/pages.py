@@ -7,9 +7,10 @@ every form carries the session's CSRF token and is refused without it.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,18 +19,19 @@ from sqlalchemy import select
 
 from admin import charts
 from admin.audit import audit
-from admin.casebook import CaseFilters, find_case, list_cases, read_case
+from admin.casebook import CaseFilters, assignable, find_case, list_cases, read_case
 from admin.deps import COOKIE, ClientDep, PageScope, ServicesDep, SessionDep
 from admin.scope import Scope
 from admin.security import SignInThrottled, authenticate, issue_token, revoke_token
 from admin.simulator import LOOKS
 from admin.trends import trends
 from bot.cases import STATUSES
-from bot.casework import CaseworkRefused, add_note, change_status, reply_to_reporter
-from bot.models import AuditEntry, Case, ForumStaff, StaffUser, UnitStaff
+from bot.casework import CaseworkRefused, add_note, assign, change_status, reply_to_reporter
+from bot.models import AuditEntry, Case
 from flows.answers import format_reference
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+PER_PAGE = 25
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(charts=charts, statuses=STATUSES)
 
@@ -97,6 +99,16 @@ async def home() -> Response:
     return RedirectResponse("/admin/cases", status.HTTP_303_SEE_OTHER)
 
 
+def _day(value: str | None, *, after: bool = False) -> datetime | None:
+    """A date field (YYYY-MM-DD) as the start of that day in UTC, or of the next one
+    for an inclusive "until"; anything else is no filter."""
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return datetime.combine(day + timedelta(days=int(after)), time(), UTC)
+
+
 @router.get("/cases", response_class=HTMLResponse)
 async def inbox(
     request: Request,
@@ -112,13 +124,25 @@ async def inbox(
     filters = CaseFilters(
         status=params.get("status") or None,
         forum=params.get("forum") or None,
+        unit=params.get("unit") or None,
         category=params.get("category") or None,
         area=params.get("area") or None,
+        since=_day(params.get("since")),
+        until=_day(params.get("until"), after=True),
     )
-    cases, total = await list_cases(db, scope, directory, filters, page=max(page, 1))
+    page = max(page, 1)
+    cases, total = await list_cases(db, scope, directory, filters, page=page, per_page=PER_PAGE)
+    kept = {k: v for k, v in params.items() if k != "page" and v}
+    links = {
+        "newer": f"?{urlencode({**kept, 'page': page - 1})}" if page > 1 else None,
+        "older": f"?{urlencode({**kept, 'page': page + 1})}" if page * PER_PAGE < total else None,
+    }
+    forums = [f for f in directory.forums.values() if scope.serves_forum(f.id)]
+    units = [u for u in directory.units.values() if u.id in scope.unit_ids]
     return render(
-        request, "inbox.html", scope, cases=cases, total=total, page=max(page, 1),
-        filters=filters, directory=directory, language=scope.staff.language,
+        request, "inbox.html", scope, cases=cases, total=total, page=page, links=links,
+        filters=filters, values=params, directory=directory, forums=forums, units=units,
+        language=scope.staff.language,
     )  # fmt: skip
 
 
@@ -132,8 +156,10 @@ async def case_page(
         return render(request, "missing.html", scope, status_code=404)
     directory = await services.runtime.directories.get(db)
     detail = await read_case(db, scope, directory, case, client)
+    people = await assignable(db, case)
     await db.commit()
-    return render(request, "case.html", scope, case=detail, error=error, done=done)
+    return render(request, "case.html", scope, case=detail, error=error, done=done,
+                  people=people, assigned_id=case.assigned_to_id)  # fmt: skip
 
 
 @router.post("/cases/{reference}")
@@ -147,13 +173,15 @@ async def work_case(
     action: Annotated[str, Form()],
     text: Annotated[str, Form()] = "",
     status_: Annotated[str, Form(alias="status")] = "",
+    assignee: Annotated[str, Form()] = "",
 ) -> Response:
-    """One form per action on the case page: reply, note, status (CSRF checked by
-    ``PageScope``)."""
+    """One form per action on the case page: reply, note, status, assignment (CSRF
+    checked by ``PageScope``)."""
     case = await find_case(db, scope, reference) if scope.works_cases else None
     if case is None:
         return render(request, "missing.html", scope, status_code=404)
     directory = await services.runtime.directories.get(db)
+    target: str | None = None  # whom an assignment names, for the audit log
     try:
         if action == "reply":
             await reply_to_reporter(db, services.runtime, directory, case=case,
@@ -162,6 +190,16 @@ async def work_case(
         elif action == "note":
             await add_note(db, case=case, staff=scope.staff, text=text)
             done = "Note added."
+        elif action == "assign":
+            person = None
+            if assignee:
+                people = await assignable(db, case)
+                person = next((p for p in people if str(p.id) == assignee), None)
+                if person is None:
+                    raise CaseworkRefused("that person cannot work this case")
+            await assign(db, case=case, staff=scope.staff, assignee=person)
+            done = f"Assigned to {person.name}." if person else "Unassigned."
+            target = person.email if person else None
         elif action == "status":
             await change_status(db, services.runtime, directory, case=case, staff=scope.staff,
                                 status=status_, reason=text)  # fmt: skip
@@ -173,7 +211,8 @@ async def work_case(
         return RedirectResponse(
             f"/admin/cases/{reference}?error={quote(str(exc))}", status.HTTP_303_SEE_OTHER
         )
-    await audit(db, f"case_{action}", staff=scope.staff, case_id=case.id, client=client)
+    await audit(db, f"case_{action}", staff=scope.staff, case_id=case.id, client=client,
+                target=target)  # fmt: skip
     await db.commit()
     services.wake_sender()
     return RedirectResponse(
@@ -216,24 +255,3 @@ async def audit_page(request: Request, db: SessionDep, scope: PageScope) -> Resp
     )
     entries = [(entry, format_reference(code) if code else "") for entry, code in rows.all()]
     return render(request, "audit.html", scope, entries=entries)
-
-
-@router.get("/directory", response_class=HTMLResponse)
-async def directory_page(
-    request: Request, db: SessionDep, scope: PageScope, services: ServicesDep
-) -> Response:
-    directory = await services.runtime.directories.get(db)
-    staff: list[StaffUser] = []
-    roles: dict[int, list[str]] = {}
-    if scope.is_admin:
-        staff = list(await db.scalars(select(StaffUser).order_by(StaffUser.email)))
-        for link, owner, points in (
-            (ForumStaff, ForumStaff.forum_id, directory.forums),
-            (UnitStaff, UnitStaff.unit_id, directory.units),
-        ):
-            rows = await db.execute(select(link.staff_id, owner, link.role))
-            for staff_id, point_id, role in rows.all():
-                where = f" of {points[point_id].key}" if point_id in points else ""
-                roles.setdefault(staff_id, []).append(role + where)
-    return render(request, "directory.html", scope, directory=directory, staff=staff,
-                 roles=roles, language=scope.staff.language)  # fmt: skip

@@ -7,9 +7,12 @@ staff cannot be shown cannot leak through a serializer either.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from bot.deployment.schema import Key, Language, known_zone
+from bot.settings import QUIET_HOURS
 
 Status = Literal["new", "acknowledged", "in_progress", "referred", "resolved", "closed"]
 Role = Literal["admin", "forum_chair", "focal_point", "protection_officer", "viewer"]
@@ -105,20 +108,53 @@ class ReplyResult(BaseModel):
     delivered_as: Literal["conversation", "message"]
 
 
+class Problem(BaseModel):
+    """What every refusal of the API carries (FastAPI's ``HTTPException`` body)."""
+
+    detail: str
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals a route may answer, for the OpenAPI document (``responses=``)."""
+    said = {
+        401: "Not signed in", 403: "Your role may not do this (or the CSRF token is wrong)",
+        404: "Not found, or outside your forums and units", 409: "Clashes with what exists",
+        422: "The body does not fit: unknown key, bad value",
+    }  # fmt: skip
+    return {code: {"model": Problem, "description": said[code]} for code in codes}
+
+
+Names = dict[Language, Annotated[str, Field(min_length=1, max_length=200)]]
+Zone = Annotated[str | None, AfterValidator(known_zone)]
+QuietHours = Annotated[str | None, Field(pattern=QUIET_HOURS, examples=["21:00-07:00"])]
+
+
 class AreaPublic(BaseModel):
     key: str
     parent: str | None
     level: str
     names: dict[str, str]
     timezone: str | None
+    quiet_hours: str | None = None
 
 
 class AreaWrite(BaseModel):
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
-    parent: str | None = None
-    level: str = Field("community", max_length=40)
-    names: dict[str, str] = Field(min_length=1)
-    timezone: str | None = None
+    key: Key
+    parent: Key | None = None
+    level: str = Field("community", min_length=1, max_length=40)
+    names: Names = Field(min_length=1)
+    timezone: Zone = None
+    quiet_hours: QuietHours = None
+
+
+class AreaUpdate(BaseModel):
+    """Only the fields given change; ``null`` clears a time zone or quiet hours."""
+
+    parent: Key | None = None
+    level: str | None = Field(None, min_length=1, max_length=40)
+    names: Names | None = Field(None, min_length=1)
+    timezone: Zone = None
+    quiet_hours: QuietHours = None
 
 
 class PointPublic(BaseModel):
@@ -128,9 +164,16 @@ class PointPublic(BaseModel):
     active: bool
 
 
+class PointWrite(BaseModel):
+    key: Key
+    names: Names = Field(min_length=1)
+    areas: list[Key] = Field(min_length=1)
+    active: bool = True
+
+
 class PointUpdate(BaseModel):
-    names: dict[str, str] | None = None
-    areas: list[str] | None = None
+    names: Names | None = Field(None, min_length=1)
+    areas: list[Key] | None = Field(None, min_length=1)
     active: bool | None = None
 
 
@@ -142,33 +185,50 @@ class CategoryPublic(BaseModel):
 
 
 class CategoryWrite(BaseModel):
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
-    names: dict[str, str] = Field(min_length=1)
+    key: Key
+    names: Names = Field(min_length=1)
     routes_to: Literal["forum", "protection_unit"] = "forum"
     active: bool = True
 
 
 class CategoryUpdate(BaseModel):
-    names: dict[str, str] | None = None
+    names: Names | None = Field(None, min_length=1)
     active: bool | None = None
+
+
+ForumRoles = dict[Key, Literal["chair", "focal_point"]]
+UnitRoles = dict[Key, Literal["focal_point", "officer"]]
 
 
 class StaffCreate(BaseModel):
     email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     name: str = Field(min_length=1, max_length=200)
     role: Role
-    language: str = "en"
+    language: Language = "en"
     password: str = Field(min_length=10, max_length=200)
-    forums: dict[str, Literal["chair", "focal_point"]] = Field(default_factory=dict)
-    units: dict[str, Literal["focal_point", "officer"]] = Field(default_factory=dict)
+    forums: ForumRoles = Field(default_factory=dict, description="forum key -> role there")
+    units: UnitRoles = Field(default_factory=dict, description="unit key -> role there")
 
 
 class StaffUpdate(BaseModel):
+    """Only the fields given change. ``forums`` and ``units``, when given, replace the
+    person's roles; ``active: false`` ends their sessions and stops sign-in;
+    ``password`` resets it."""
+
     name: str | None = Field(None, min_length=1, max_length=200)
     role: Role | None = None
-    language: str | None = None
+    language: Language | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=10, max_length=200)
+    forums: ForumRoles | None = None
+    units: UnitRoles | None = None
+
+
+class StaffMember(StaffPublic):
+    """A staff account as admins manage it: with the forums and units it serves."""
+
+    forums: dict[str, str] = Field(default_factory=dict, description="forum key -> role")
+    units: dict[str, str] = Field(default_factory=dict, description="unit key -> role")
 
 
 class AuditPublic(BaseModel):

@@ -3,7 +3,9 @@
 Computed from the cases a person may see (forum staff: their forums; admins and
 viewers: the programme), plus programme-wide figures for those who see the whole
 programme. Protection cases appear only as anonymous counts, and only to roles
-allowed to see them. Weeks are bucketed in Python so SQLite and PostgreSQL agree.
+allowed to see them. Every figure is counted by the database (GROUP BY, with the
+week of a moment in each database's own SQL: ``admin.sql_time``); Python only
+names the grouped rows, so no case is loaded to draw the dashboard.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Scope
+from admin.sql_time import hours_between, week_start
 from bot.directory import Directory
 from bot.models import Case, Contact, InboundReceipt, OutboxMessage, ProtectionCount
 from bot.models.base import utcnow
@@ -45,15 +48,27 @@ class Trends:
     protection: dict[str, dict[str, int]] | None = None
 
 
-def _median_hours(spans: list[timedelta]) -> float | None:
-    if not spans:
+async def _median_hours(db: AsyncSession, condition: Any, later: Any) -> float | None:
+    """The median of ``later - created_at`` in hours, found by the database: count, then
+    read the one or two middle values in order (SQLite has no percentile function)."""
+    present = and_(condition, later.is_not(None))
+    n = int(await db.scalar(select(func.count()).select_from(Case).where(present)) or 0)
+    if n == 0:
         return None
-    return round(statistics.median(s.total_seconds() for s in spans) / 3600, 1)
+    span = hours_between(later, Case.created_at)
+    middle = list(
+        await db.scalars(
+            select(span).where(present).order_by(span).offset((n - 1) // 2).limit(2 - n % 2)
+        )
+    )
+    return round(statistics.fmean(middle), 1)
 
 
 async def trends(
     db: AsyncSession, scope: Scope, directory: Directory, forum: str | None = None
 ) -> Trends:
+    """The dashboard's figures, each one GROUP BY (or an ordered read of two rows) in
+    the database; only the grouped rows come to Python, to be named."""
     now = utcnow()
     since = now - timedelta(weeks=WEEKS)
     weeks = [week_of(since + timedelta(weeks=i + 1)) for i in range(WEEKS)]
@@ -65,44 +80,38 @@ async def trends(
     if forum:
         ids = [f.id for f in directory.forums.values() if f.key == forum]
         condition = and_(condition, Case.forum_id.in_(ids))
-    rows = (
-        await db.execute(
-            select(
-                Case.created_at, Case.category_id, Case.area_id, Case.status,
-                Case.acknowledged_at, Case.resolved_at, Case.satisfaction,
-            ).where(condition)
-        )
-    ).all()  # fmt: skip
+
+    def counted(*columns: Any) -> Select[Any]:
+        return select(*columns, func.count()).where(condition).group_by(*columns)
+
     by_category: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(weeks, 0))
-    by_area: Counter[str] = Counter()
-    by_status: Counter[str] = Counter()
-    to_ack, to_resolve, scores = [], [], []
-    for created, category_id, area_id, status, acked, resolved, score in rows:
+    week = week_start(Case.created_at)
+    for category_id, monday, n in (await db.execute(counted(Case.category_id, week))).all():
         category = directory.categories_by_id.get(category_id)
         name = directory.localized(category.names, language) if category else "?"
-        week = week_of(created)
-        if week in by_category[name]:
-            by_category[name][week] += 1
+        if week_of(monday) in by_category[name]:
+            by_category[name][week_of(monday)] += n
+    by_area: Counter[str] = Counter()
+    for area_id, n in (await db.execute(counted(Case.area_id))).all():
         area = directory.area_label(area_id, language) if area_id in directory.areas else "—"
-        by_area[area] += 1
-        by_status[status] += 1
-        if acked:
-            to_ack.append(acked - created)
-        if resolved:
-            to_resolve.append(resolved - created)
-        if score:
-            scores.append(score)
+        by_area[area] += n
+    by_status = {status: n for status, n in (await db.execute(counted(Case.status))).all()}
+    rated = counted(Case.satisfaction).where(Case.satisfaction > 0)
+    scores: dict[int, int] = {score: n for score, n in (await db.execute(rated)).all()}
+    answers = sum(scores.values())
     result = Trends(
         weeks=weeks,
         by_category=dict(by_category),
         by_area=dict(by_area.most_common(15)),
-        by_status=dict(by_status),
-        hours_to_acknowledge=_median_hours(to_ack),
-        hours_to_resolve=_median_hours(to_resolve),
+        by_status=by_status,
+        hours_to_acknowledge=await _median_hours(db, condition, Case.acknowledged_at),
+        hours_to_resolve=await _median_hours(db, condition, Case.resolved_at),
         satisfaction={
-            "answers": len(scores),
-            "average": round(statistics.fmean(scores), 2) if scores else None,
-            "distribution": {str(n): scores.count(n) for n in range(1, 6)},
+            "answers": answers,
+            "average": (
+                round(sum(k * n for k, n in scores.items()) / answers, 2) if answers else None
+            ),
+            "distribution": {str(k): scores.get(k, 0) for k in range(1, 6)},
         },
     )
     if visible is None:  # programme-wide figures: admins and viewers
@@ -115,11 +124,13 @@ async def trends(
 
 async def _opt_outs(db: AsyncSession, since: datetime, weeks: list[str]) -> dict[str, int]:
     counts = dict.fromkeys(weeks, 0)
-    for (moment,) in (
-        await db.execute(select(Contact.opted_out_at).where(Contact.opted_out_at >= since))
-    ).all():
-        if moment is not None and week_of(moment) in counts:
-            counts[week_of(moment)] += 1
+    monday = week_start(Contact.opted_out_at)
+    rows = await db.execute(
+        select(monday, func.count()).where(Contact.opted_out_at >= since).group_by(monday)
+    )
+    for day, n in rows.all():
+        if week_of(day) in counts:
+            counts[week_of(day)] += n
     return counts
 
 
@@ -151,19 +162,16 @@ async def _protection_counts(
     db: AsyncSession, directory: Directory, since: datetime, language: str
 ) -> dict[str, dict[str, int]]:
     """Anonymous counts only: by outcome, by help asked for, by area. Nothing per case."""
-    rows = (
-        await db.execute(
-            select(
-                ProtectionCount.outcome, ProtectionCount.help_type, ProtectionCount.area_id
-            ).where(ProtectionCount.day >= since.date())
-        )
-    ).all()
+    columns = (ProtectionCount.outcome, ProtectionCount.help_type, ProtectionCount.area_id)
+    rows = await db.execute(
+        select(*columns, func.count()).where(ProtectionCount.day >= since.date()).group_by(*columns)
+    )
     counts: dict[str, Counter[str]] = {"outcome": Counter(), "help": Counter(), "area": Counter()}
-    for outcome, help_type, area_id in rows:
-        counts["outcome"][outcome] += 1
-        counts["help"][help_type or "not said"] += 1
+    for outcome, help_type, area_id, n in rows.all():
+        counts["outcome"][outcome] += n
+        counts["help"][help_type or "not said"] += n
         area = directory.area_label(area_id, language) if area_id in directory.areas else "—"
-        counts["area"][area] += 1
+        counts["area"][area] += n
     return {name: dict(counter) for name, counter in counts.items()}
 
 

@@ -92,6 +92,16 @@ async def materialize(backend: str, tmp: Path, count: int) -> None:
         await support.drop_database(url)
 
 
+async def waiting(services: support.Services) -> int:
+    async with services.sessions() as db:
+        return int(
+            await db.scalar(
+                select(func.count()).where(OutboxMessage.status.in_(("pending", "sending")))
+            )
+            or 0
+        )
+
+
 async def send_rate(tmp: Path, limit: float, count: int) -> None:
     url = await support.create_database("sqlite", tmp)
     with FakeTwilio() as fake:
@@ -116,7 +126,13 @@ async def send_rate(tmp: Path, limit: float, count: int) -> None:
                     staff_id=None,
                 )
             await services.dispatcher().tick()
-            await services.sender().drain()
+            sender, stop = services.sender(), asyncio.Event()
+            worker = asyncio.create_task(sender.run(stop))  # the server's own sending loop
+            while await waiting(services):  # noqa: ASYNC110 - the database is what changes
+                await asyncio.sleep(0.2)
+            stop.set()
+            sender.wake()
+            await worker
             times = sorted(m.at for m in fake.messages if m.body and "Rate" in m.body)
         finally:
             await services.close()

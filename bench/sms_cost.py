@@ -50,14 +50,39 @@ SCRIPTS = {
         "Olá", "1", "1", "Natite",
         "Assaltaram duas bancas no mercado ontem à noite.", "1", "sim",
     ),
+    "ar": (
+        "مرحبا", "1", "1", "Kakuma",
+        "سرقوا متجرين في السوق الليلة الماضية.", "1", "نعم",
+    ),
+    "ckb": (
+        "سڵاو", "1", "1", "Kakuma",
+        "دوێنێ شەو دوو دوکانیان لە بازاڕ دزی.", "1", "بەڵێ",
+    ),
+    "so": (
+        "Nabad", "1", "1", "Eastleigh",
+        "Xalay laba dukaan oo suuqa ku yaal ayaa la jabsaday.", "1", "haa",
+    ),
+    "sw": (
+        "Habari", "1", "1", "Pumwani",
+        "Maduka mawili sokoni yalivunjwa usiku wa jana.", "1", "ndiyo",
+    ),
+    "ha": (
+        "Sannu", "1", "1", "Gamkale",
+        "An fasa shaguna biyu a kasuwa jiya da dare.", "1", "to",
+    ),
 }  # fmt: skip
 
 # The most a complete report may cost in the bot's SMS segments, as written (no GSM-7
 # transliteration); a test fails when a text grows past it. Portuguese pays UCS-2
-# (ã, õ, ê) unless BARAZA_SMS_GSM7_ONLY is set.
+# (ã, õ, ê) unless BARAZA_SMS_GSM7_ONLY is set, and so does Hausa (ɓ, ɗ, ƙ); Arabic and
+# Kurdish are UCS-2 either way (67 characters a segment).
 # The menu grew a sixth option (news and alerts, issue 7): one more segment in Portuguese,
 # whose accented menu goes as UCS-2 (67 characters a segment).
-BUDGET = {"en": 12, "fr": 13, "pt": 18}
+# Eight languages (issue 8): the language menu keeps to two segments (its prompt is cut
+# to what fits, bot.i18n.language_menu), so en, fr and pt keep their budgets.
+# The greeting's language detected (issue 8): no language menu, a one-line hint
+# instead, two segments fewer in every language.
+BUDGET = {"en": 10, "fr": 11, "pt": 16, "ar": 15, "ckb": 18, "so": 10, "sw": 10, "ha": 17}
 
 
 async def conversation(language: str, services_key: str, tmp: Path) -> list[OutboundMessage]:
@@ -83,14 +108,19 @@ async def conversation(language: str, services_key: str, tmp: Path) -> list[Outb
     return replies
 
 
-def segments(replies: list[OutboundMessage], gsm7_only: bool) -> tuple[int, int]:
-    """Segments of all replies as the SMS channel sends them, and how many went UCS-2."""
+def bodies(replies: list[OutboundMessage], gsm7_only: bool) -> list[str]:
+    """Each reply's text exactly as the SMS channel sends it."""
     channel = TwilioChannel(
         "sms",
         client=None,  # type: ignore[arg-type]  # only rendering, nothing is sent
         config=TwilioConfig(sender="+10000000000", messages_per_second=1, gsm7_only=gsm7_only),
     )
-    counted = [count_segments(channel.body(reply)) for reply in replies]
+    return [channel.body(reply) for reply in replies]
+
+
+def segments(replies: list[OutboundMessage], gsm7_only: bool) -> tuple[int, int]:
+    """Segments of all replies as the SMS channel sends them, and how many went UCS-2."""
+    counted = [count_segments(body) for body in bodies(replies, gsm7_only)]
     return sum(c.count for c in counted), sum(1 for c in counted if c.encoding == "UCS-2")
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,12 @@ class Connection:
         return status
 
 
+def connections(ports: int | Sequence[int]) -> Callable[[], Connection]:
+    """New connections spread over the servers' ports in turn, as a load balancer would."""
+    turn = itertools.cycle([ports] if isinstance(ports, int) else list(ports))
+    return lambda: Connection(next(turn))
+
+
 class Users:
     """Telegram users each walking through a report, one update at a time."""
 
@@ -168,14 +176,21 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def saturate(port: int, users: Users, total: int, concurrency: int) -> float:
+async def saturate(
+    port: int | Sequence[int],
+    users: Users,
+    total: int,
+    concurrency: int,
+    failures: Counter[int] | None = None,
+) -> float:
     """Closed loop: ``concurrency`` users in flight at once; returns updates per second."""
     done = 0
-    failures: Counter[int] = Counter()
+    failures = Counter() if failures is None else failures
+    connect = connections(port)
 
     async def worker() -> None:
         nonlocal done
-        connection = Connection(port)
+        connection = connect()
         while done < total:
             for body in users.conversation():
                 status = await connection.post(body)
@@ -191,19 +206,27 @@ async def saturate(port: int, users: Users, total: int, concurrency: int) -> flo
     return done / elapsed
 
 
-async def steady(port: int, users: Users, rate: float, seconds: float) -> list[float]:
+async def steady(
+    port: int | Sequence[int],
+    users: Users,
+    rate: float,
+    seconds: float,
+    statuses: Counter[int] | None = None,
+) -> list[float]:
     """Open loop at ``rate`` updates per second; a user's next step waits for the last."""
     latencies: list[float] = []
+    statuses = Counter() if statuses is None else statuses
+    connect = connections(port)
     queue: asyncio.Queue[list[bytes]] = asyncio.Queue()
     for _ in range(int(rate * seconds / len(SCRIPT)) + 8):
         queue.put_nowait(users.conversation())
     tick = 1.0 / rate
-    idle: list[Connection] = [Connection(port) for _ in range(64)]
+    idle: list[Connection] = [connect() for _ in range(64)]
 
     async def one(body: bytes) -> None:
-        connection = idle.pop() if idle else Connection(port)
+        connection = idle.pop() if idle else connect()
         started = time.perf_counter()
-        await connection.post(body)
+        statuses[await connection.post(body)] += 1
         latencies.append(time.perf_counter() - started)
         idle.append(connection)
 
@@ -221,7 +244,10 @@ async def steady(port: int, users: Users, rate: float, seconds: float) -> list[f
         if ready is None or not walking[ready][0]:
             if ready is not None:
                 walking.pop(ready)
-            walking.append((queue.get_nowait(), None))
+            # slow answers keep more users mid-conversation: start new ones as needed
+            walking.append(
+                (queue.get_nowait() if not queue.empty() else users.conversation(), None)
+            )
             ready = len(walking) - 1
         steps, _ = walking[ready]
         task = asyncio.create_task(one(steps.pop(0)))

@@ -6,17 +6,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from admin import pages
+from admin import directory_pages, pages
 from admin.outbound import broadcast_pages, campaign_pages, meeting_pages
 from admin.routes import api_router
-from bot import __version__, webhooks
-from bot.db import ping
+from bot import __version__, metrics, webhooks
+from bot.bodylimit import BodyLimit
+from bot.db import database_unavailable, ping
+from bot.logs import guard_all_handlers
 from bot.services import Services
 from bot.settings import Settings, get_settings
 
@@ -26,6 +31,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        guard_all_handlers()  # uvicorn's loggers exist by now, whoever configured them
         services = await Services.open(settings)
         app.state.services = services
         if workers:
@@ -36,9 +42,12 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
             await services.close()
 
     app = FastAPI(title="Baraza", version=__version__, lifespan=lifespan)
+    app.add_middleware(metrics.WebhookTimer)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: first
     app.include_router(webhooks.router)
+    app.include_router(metrics.router)
     app.include_router(api_router)
-    for module in (pages, broadcast_pages, meeting_pages, campaign_pages):
+    for module in (pages, directory_pages, broadcast_pages, meeting_pages, campaign_pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
@@ -51,9 +60,18 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
         """The database answers: the process can take traffic."""
         services: Services = request.app.state.services
         try:
-            await ping(services.engine)
+            await asyncio.wait_for(ping(services.engine), settings.db_timeout_seconds)
         except Exception:
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
+
+    async def database_away(request: Request, exc: Exception) -> Response:
+        """Any route: the database away or too slow is a 503 to retry, not a 500."""
+        if not database_unavailable(exc):
+            raise exc
+        return webhooks.unavailable(exc)
+
+    for kind in (DBAPIError, PoolTimeout, OSError, TimeoutError):
+        app.add_exception_handler(kind, database_away)
 
     return app

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audiences import broadcast_audience
 from bot.directory import Directory
 from bot.dispatch_texts import DispatchTexts
-from bot.dispatcher import LIVE, new_dispatch
+from bot.dispatcher import new_dispatch, stop_dispatches
 from bot.models import Broadcast, Contact, Dispatch, OutboxMessage
 from bot.models.base import table, utcnow
 from channels.sms_segments import count_segments
@@ -161,24 +161,13 @@ async def create_broadcast(
 async def cancel_broadcast(db: AsyncSession, *, broadcast_id: int) -> int:
     """Stop a broadcast: nothing more is queued, what waits is skipped (what a provider
     already has goes on). Returns how many messages will not be sent."""
-    now = utcnow()
     await db.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id, Broadcast.cancelled_at.is_(None))
-        .values(cancelled_at=now)
+        .values(cancelled_at=utcnow())
     )
     dispatch_ids = select(Dispatch.id).where(Dispatch.broadcast_id == broadcast_id)
-    await db.execute(
-        update(Dispatch)
-        .where(Dispatch.broadcast_id == broadcast_id, Dispatch.status.in_(LIVE))
-        .values(status="cancelled", finished_at=now)
-    )
-    skipped = await db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.dispatch_id.in_(dispatch_ids), OutboxMessage.status == "pending")
-        .values(status="skipped", last_error="cancelled")
-    )
-    return skipped.rowcount or 0  # type: ignore[attr-defined]
+    return await stop_dispatches(db, dispatch_ids, "cancelled")
 
 
 @dataclass

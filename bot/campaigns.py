@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directory import Directory
-from bot.dispatcher import new_dispatch
-from bot.models import Campaign, CampaignProgress, Dispatch, TopicSubscription
+from bot.dispatcher import new_dispatch, stop_dispatches
+from bot.models import Campaign, CampaignProgress, Dispatch, OutboxMessage, TopicSubscription
 from bot.models.base import utcnow
 
 MAX_PART = 1000
@@ -86,6 +86,41 @@ async def send_next_part_now(db: AsyncSession, campaign: Campaign, *, directory:
         )
     await db.flush()
     return len(zones)
+
+
+async def pause_campaign(db: AsyncSession, campaign: Campaign) -> int:
+    """Pause: no new slot begins, and the parts still waiting (held for quiet hours, or
+    not yet handed to the provider) are not sent. Those people stay at the part they did
+    not get, so a resumed campaign sends it to them next. Returns how many were held back."""
+    campaign.active = False
+    dispatch_ids = select(Dispatch.id).where(Dispatch.campaign_id == campaign.id)
+    waiting = select(OutboxMessage.contact_id).where(
+        OutboxMessage.dispatch_id.in_(dispatch_ids), OutboxMessage.status == "pending"
+    )
+    earliest = (
+        select(func.min(OutboxMessage.part))
+        .where(
+            OutboxMessage.dispatch_id.in_(dispatch_ids),
+            OutboxMessage.status == "pending",
+            OutboxMessage.contact_id == CampaignProgress.contact_id,
+        )
+        .scalar_subquery()
+    )
+    await db.execute(
+        update(CampaignProgress)
+        .where(
+            CampaignProgress.campaign_id == campaign.id,
+            CampaignProgress.contact_id.in_(waiting),
+        )
+        .values(next_part=earliest)
+        .execution_options(synchronize_session=False)
+    )
+    return await stop_dispatches(db, dispatch_ids, "campaign paused")
+
+
+def resume_campaign(campaign: Campaign) -> None:
+    """Resume: the dispatcher plans the next weekly slot again from its next tick."""
+    campaign.active = True
 
 
 async def campaign_reach(db: AsyncSession, campaign: Campaign) -> dict[str, int]:

@@ -1,17 +1,19 @@
 """The ``baraza`` command: serve, chat, migrate, import, manage staff, check flows, keys,
-retention."""
+retention, and check a whole deployment (doctor)."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, generate_key, get_settings
 
 
@@ -36,13 +38,11 @@ def _fail(message: str) -> NoReturn:
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """Baraza: a reporting and feedback channel for community policing."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    log_format = os.environ.get("BARAZA_LOG_FORMAT", "text")  # before settings: they may fail
+    configure_logging(log_format, logging.DEBUG if verbose else logging.INFO)
     if not verbose:  # schema upgrades are silent unless something is wrong
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token.
+    # httpx logs each request URL at INFO: noise at this rate (and redacted anyway).
     for chatty in ("httpx", "httpcore", "twilio.http_client"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
@@ -63,7 +63,8 @@ def serve(host: str, port: int) -> None:
         _fail(str(exc))
     if settings.environment.value == "development":
         _announce_staff_access(settings, f"http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's loggers go through ours (redacted, JSON if asked).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
 
 
 def _announce_staff_access(settings: Settings, base: str) -> None:
@@ -131,28 +132,81 @@ def db_upgrade() -> None:
 
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_(path: Path) -> None:
-    """Load or update a deployment (areas, forums, units, categories, staff) from YAML."""
-    from bot.deployment import DeploymentError, import_file
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option(
+    "--overwrite-web-edits",
+    is_flag=True,
+    help="Let the file win over edits made in the staff pages since the last import.",
+)
+def import_(path: Path, dry_run: bool, overwrite_web_edits: bool) -> None:
+    """Load or update a deployment (areas, forums, units, categories, staff) from YAML.
+
+    Stops, writing nothing, when the file would undo edits made on the web, and
+    lists them: change the file to match (see `baraza export-deployment`) or give
+    --overwrite-web-edits."""
+    from bot.deployment import DeploymentError, ImportConflicts, import_file
     from bot.services import Services
 
     async def run() -> None:
         services = await Services.open(_settings())
         try:
-            async with services.sessions() as session, session.begin():
+            async with services.sessions() as session:
                 languages = set(services.runtime.catalogs.languages)
-                report = await import_file(session, path, languages)
+                report = await import_file(
+                    session, path, languages, overwrite_web_edits=overwrite_web_edits
+                )
+                if dry_run:
+                    await session.rollback()
+                else:
+                    await session.commit()
         finally:
             await services.close()
         summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items())
         state = f"{report.changes} change(s)" if report.changes else "no changes"
-        click.echo(f"imported {path}: {summary}; {state}")
+        for line in report.lines(dry_run=dry_run):
+            click.echo(f"  {line}")
+        verb = "dry run, nothing written:" if dry_run else "imported"
+        click.echo(f"{verb} {path}: {summary}; {state}")
 
     try:
         asyncio.run(run())
     except DeploymentError as exc:
         click.echo("\n".join(exc.problems), err=True)
         _fail(f"{path}: nothing imported")
+    except ImportConflicts as exc:
+        click.echo(f"{path} would undo {len(exc.conflicts)} edit(s) made on the web:", err=True)
+        click.echo("\n".join(f"  {line}" for line in exc.conflicts), err=True)
+        _fail(
+            f"{path}: nothing imported. Put the web edits into the file (see "
+            "`baraza export-deployment`) or run again with --overwrite-web-edits"
+        )
+
+
+@main.command("export-deployment")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def export_deployment(path: Path | None) -> None:
+    """Write the directory as it is now (web edits included) as a deployment file
+    (to PATH, or to the terminal), which `baraza import` takes back unchanged."""
+    from bot.deployment.exporter import export_deployment as export
+    from bot.services import Services
+
+    async def run() -> str:
+        services = await Services.open(_settings())
+        try:
+            async with services.sessions() as session:
+                return await export(session)
+        finally:
+            await services.close()
+
+    try:
+        text = asyncio.run(run())
+    except LookupError as exc:
+        _fail(str(exc))
+    if path is None:
+        click.echo(text, nl=False)
+    else:
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}", err=True)
 
 
 @main.group()
@@ -220,6 +274,78 @@ def flows_diagram() -> None:
     directory = _settings().flows_dir or FLOWS_DIR
     for path in write_all(load_flows(directory), directory):
         click.echo(f"wrote {path}")
+
+
+@main.command()
+def doctor() -> None:
+    """Check this deployment's settings, database, catalogs, flows and providers, and say
+    what to fix; exits 1 if anything fails."""
+    from bot.doctor import examine, render
+
+    checks = asyncio.run(examine())
+    click.echo(render(checks))
+    if any(check.status == "fail" for check in checks):
+        sys.exit(1)
+
+
+@main.group()
+def i18n() -> None:
+    """Translations: how complete each language is, for translators and reviewers."""
+
+
+def _locales(locales: Path | None) -> Path:
+    from bot.i18n import default_locales_dir
+
+    return locales or _settings().locales_dir or default_locales_dir()
+
+
+@i18n.command("status")
+@click.option(
+    "--deployment",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Its languages are the enabled ones (default: every catalog).",
+)
+@click.option("--locales", type=click.Path(file_okay=False, path_type=Path), default=None)
+def i18n_status(deployment: Path | None, locales: Path | None) -> None:
+    """Completeness per language; fails when an enabled language is incomplete."""
+    from bot.i18n.status import catalog_status, languages_in, report
+
+    directory = _locales(locales)
+    found = languages_in(directory)
+    enabled = set(found)
+    if deployment is not None:
+        enabled = set(_deployment_languages(deployment))
+        if unknown := sorted(enabled - set(found)):
+            _fail(f"{deployment}: no catalog for {', '.join(unknown)}")
+    statuses = catalog_status(directory, found)
+    click.echo("\n".join(report(statuses, enabled)))
+    incomplete = [s.language for s in statuses if s.language in enabled and not s.complete]
+    if incomplete:
+        _fail(f"incomplete: {', '.join(incomplete)}")
+
+
+def _deployment_languages(path: Path) -> list[str]:
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    languages = (data.get("deployment") or {}).get("languages")
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        _fail(f"{path}: deployment.languages is not a list of language codes")
+    return languages
+
+
+@i18n.command("stamp")
+@click.argument("languages", nargs=-1, required=True)
+@click.option("--locales", type=click.Path(file_okay=False, path_type=Path), default=None)
+def i18n_stamp(languages: tuple[str, ...], locales: Path | None) -> None:
+    """Record that LANGUAGES' translations match today's English (after a review)."""
+    from bot.i18n.status import po_path, stamp
+
+    directory = _locales(locales)
+    for language in languages:
+        if not po_path(directory, language).exists():
+            _fail(f"no catalog for {language} in {directory}")
+        click.echo(f"{language}: {stamp(directory, language)} entries stamped")
 
 
 @main.group()

@@ -23,7 +23,17 @@ from bot.urns import URN
 CONTACTS = table(Contact)
 SESSIONS = table(ConversationSession)
 TRACKED = frozenset(
-    {"language", "language_detected", "opted_out", "opted_out_at", "last_inbound_at", "area_id"}
+    {
+        "language",
+        "language_detected",
+        "opted_out",
+        "opted_out_at",
+        "last_inbound_at",
+        "area_id",
+        "flood_started_at",
+        "flood_count",
+        "flood_noticed",
+    }
 )
 
 
@@ -65,6 +75,9 @@ class ContactRecord:
     opted_out_at: datetime | None
     last_inbound_at: datetime | None
     area_id: int | None
+    flood_started_at: datetime | None = None
+    flood_count: int = 0
+    flood_noticed: bool = False
     language_detected: bool = False
     changed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

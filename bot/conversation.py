@@ -25,6 +25,7 @@ from bot.contacts import (
 )
 from bot.db import InsertIfAbsent
 from bot.directory import Directory
+from bot.floodgate import admit
 from bot.i18n import RTL_LANGUAGES, msg
 from bot.meetings import answer_for_meeting
 from bot.messages import InboundMessage, OutboundMessage
@@ -100,6 +101,13 @@ async def _converse(
         await release_held(db, contact.id, now)
     ports = TurnPorts(runtime, directory, db, contact)
     keyword, start = _intent(message, ports, directory, contact)
+    verdict = admit(contact, now, runtime.inbound_per_minute)
+    if verdict != "answer" and keyword not in ("stop", "start"):  # a flood: no reply storm
+        if verdict == "quiet" or contact.opted_out:
+            return InboundOutcome(contact_id=contact.id)
+        language = contact.language or directory.default_language
+        await to_contact(db, contact, _reply(runtime, language, msg("flood.slow_down")))
+        return InboundOutcome(contact_id=contact.id, replies=1)
     if keyword is None and start is None and message.button is None and not message.edited:
         start = await answer_for_case(db, contact, message.text)  # "ACD-EFG thank you"
     if keyword is None and start is None and not message.edited and not contact.opted_out:

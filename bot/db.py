@@ -16,6 +16,8 @@ from sqlalchemy import Table, event, make_url, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -91,8 +93,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is away or too slow (as opposed to a bug): the
+    caller answers 503 and the provider retries later."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def create_engine(database_url: str, *, timeout: float = 10.0, **kwargs: Any) -> AsyncEngine:
+    """An engine whose waits are bounded: ``timeout`` seconds for a connection from the
+    pool or to the server, six times that for one statement (PostgreSQL)."""
     url = async_url(database_url)
+    kwargs.setdefault("hide_parameters", True)  # errors in the log never carry values
     if url.get_backend_name() == "sqlite":
         database = url.database or ":memory:"
         if database != ":memory:":
@@ -108,8 +121,12 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault(
+        "pool_pre_ping", True
+    )  # a connection broken while the database was away is replaced
     kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("pool_timeout", timeout)
+    kwargs.setdefault("connect_args", {"timeout": timeout, "command_timeout": 6 * timeout})
     return create_async_engine(url, **kwargs)
 
 

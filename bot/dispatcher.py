@@ -318,6 +318,26 @@ def new_dispatch(**values: Any) -> dict[str, Any]:
     return {**_NEW, "created_at": utcnow(), **values}
 
 
+async def stop_dispatches(
+    db: AsyncSession, dispatch_ids: Any, why: str, *, statuses: tuple[str, ...] = LIVE
+) -> int:
+    """Stop dispatches (a cancelled broadcast or meeting, a paused campaign): those in
+    `statuses` end as cancelled, and what still waits in the outbox is skipped with the
+    reason `why` (what a provider already has goes on). Returns how many were skipped."""
+    now = utcnow()
+    await db.execute(
+        update(Dispatch)
+        .where(Dispatch.id.in_(dispatch_ids), Dispatch.status.in_(statuses))
+        .values(status="cancelled", finished_at=now)
+    )
+    skipped = await db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dispatch_id.in_(dispatch_ids), OutboxMessage.status == "pending")
+        .values(status="skipped", last_error=why)
+    )
+    return skipped.rowcount or 0  # type: ignore[attr-defined]
+
+
 def _lock(db: AsyncSession) -> bool:
     return dialect_name(db) == "postgresql"
 

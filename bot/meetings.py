@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import ContactRecord
 from bot.directory import Directory
 from bot.dispatch_texts import RSVP_NO, RSVP_YES
-from bot.dispatcher import new_dispatch
+from bot.dispatcher import new_dispatch, stop_dispatches
 from bot.i18n import Catalogs, msg
 from bot.messages import InboundMessage
 from bot.models import Dispatch, Meeting, MeetingAnswer, OutboxMessage
@@ -101,22 +101,12 @@ async def schedule_meeting(
 
 
 async def _stop_reminders(db: AsyncSession, meeting_id: int, why: str) -> None:
-    now = utcnow()
     reminders = select(Dispatch.id).where(
         Dispatch.meeting_id == meeting_id, Dispatch.kind == "reminder"
     )
-    # Not yet queued: cancelled. Being sent: what waits is skipped below, and the tick
-    # marks the dispatch done once nothing is left.
-    await db.execute(
-        update(Dispatch)
-        .where(Dispatch.id.in_(reminders), Dispatch.status.in_(("scheduled", "materializing")))
-        .values(status="cancelled", finished_at=now)
-    )
-    await db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.dispatch_id.in_(reminders), OutboxMessage.status == "pending")
-        .values(status="skipped", last_error=why)
-    )
+    # Not yet queued: cancelled. Being sent: what waits is skipped, and the tick marks
+    # the dispatch done once nothing is left.
+    await stop_dispatches(db, reminders, why, statuses=("scheduled", "materializing"))
 
 
 async def _tell_reminded(db: AsyncSession, meeting: Meeting, detail: dict[str, Any]) -> None:

@@ -1,10 +1,12 @@
-"""Token buckets: how fast a provider lets us send, overall and per recipient.
+"""Token buckets: how fast one chat may be written to, kept in this process.
 
-Providers publish limits as "N messages per period" (Telegram: about 30 a second
-overall, one a second in a private chat, 20 a minute in a group). A bucket of
-``capacity`` tokens refilled at ``rate`` per second allows short bursts and holds
-the average. ``reserve`` never sleeps: it says how long to wait, so the sender can
-put a message aside and send to someone else meanwhile instead of stalling.
+Providers publish limits as "N messages per period" (Telegram: one a second in a
+private chat, 20 a minute in a group). A bucket of ``capacity`` tokens refilled at
+``rate`` per second allows short bursts and holds the average. ``reserve`` never
+sleeps: it says how long to wait, so the sender can put a message aside and send to
+someone else meanwhile instead of stalling. A chat's messages go out in order from
+one process at a time, so its bucket can live in that process; a provider's overall
+limit is the whole deployment's, and is kept by ``bot.limiter`` instead.
 """
 
 from __future__ import annotations
@@ -54,18 +56,19 @@ class Limit:
 
 
 class KeyedLimiter:
-    """One bucket overall and one per key (a chat), the least recently used forgotten."""
+    """One bucket per key (a chat), the least recently used forgotten, and optionally
+    one overall (for tests and single-process tools; services use ``bot.limiter``)."""
 
     def __init__(
         self,
-        overall: Limit,
+        overall: Limit | None,
         per_key: Callable[[str], Limit],
         *,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 10_000,
     ) -> None:
         self.clock = clock
-        self.overall = overall.bucket(clock)
+        self.overall = overall.bucket(clock) if overall is not None else None
         self.per_key = per_key
         self.max_keys = max_keys
         self._keys: OrderedDict[str, TokenBucket] = OrderedDict()
@@ -83,10 +86,13 @@ class KeyedLimiter:
     def reserve(self, key: str) -> float:
         """Take a slot for ``key`` and return 0, or return how long to wait and take nothing."""
         bucket = self._bucket(key)
-        wait = max(self.overall.wait_time(), bucket.wait_time())
+        wait = bucket.wait_time()
+        if self.overall is not None:
+            wait = max(wait, self.overall.wait_time())
         if wait > 0:
             return wait
-        self.overall.take()
+        if self.overall is not None:
+            self.overall.take()
         bucket.take()
         return 0.0
 

@@ -31,6 +31,7 @@ class Runtime:
     flows: FlowSet
     catalogs: Catalogs
     session_idle_minutes: int = 30
+    inbound_per_minute: int = 20  # bot.floodgate
     directories: DirectoryCache = field(default_factory=DirectoryCache)
     _indexes: dict[int, tuple[AreaIndex, KeywordMatcher, LanguageDetector]] = field(
         default_factory=dict
@@ -42,11 +43,13 @@ class Runtime:
         flows_dir: Path | None = None,
         locales_dir: Path | None = None,
         session_idle_minutes: int = 30,
+        inbound_per_minute: int = 20,
     ) -> Runtime:
         return cls(
             flows=load_flows(flows_dir, known_actions=ACTIONS),
             catalogs=load_catalogs(locales_dir),
             session_idle_minutes=session_idle_minutes,
+            inbound_per_minute=inbound_per_minute,
         )
 
     def indexes(self, directory: Directory) -> tuple[AreaIndex, KeywordMatcher, LanguageDetector]:

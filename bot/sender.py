@@ -1,9 +1,13 @@
 """The sender worker: drains the outbox per channel, with retries and backoff.
 
 Rows are claimed with one conditional update (``status = 'pending'`` to
-``'sending'``), so two processes never send the same row; a claim older than
-``claim_timeout`` is taken to be from a process that died and is released.
-Replies go before notifications before bulk; within a recipient, in order.
+``'sending'``), so two processes never send the same row; on PostgreSQL the rows
+are first picked with ``FOR UPDATE SKIP LOCKED``, so processes claiming at once
+take different rows instead of queueing for the same ones. A claim older than
+``claim_timeout`` (the lease) is taken to be from a process that died and is
+released. Replies go before notifications before bulk; within a recipient, in
+order, across processes too. A provider that is down stops its channel behind an
+outage gate (``bot.outage``): its messages wait, uncounted, until it is back.
 No database session is held while a provider is called: a slow provider must
 not hold connections (or SQLite's write lock) away from the webhooks.
 """
@@ -13,34 +17,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import random
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.contacts import stop_contact
+from bot.db import dialect_name
 from bot.directory import Directory, DirectoryCache
 from bot.dispatch_texts import DispatchTexts
 from bot.messages import OutboundMessage
+from bot.metrics import MESSAGES_OUT, SEND_FAILURES
 from bot.models import Contact, OutboxMessage, StaffUser
 from bot.models.base import utcnow
+from bot.outage import OutageGate
 from bot.quiet import may_send_at
 from bot.urns import URN, parse
 from channels.base import (
     ERASE,
     NO_TEMPLATES,
     Channel,
+    ConnectionFailed,
     ContactStopped,
     Envelope,
     Held,
     SendError,
+    SendResult,
     Throttled,
 )
 
@@ -50,6 +60,9 @@ SENDS_EVEN_WHEN_STOPPED = {"optout"}
 FORGET_ONCE_SENT = {"protection", ERASE}
 _EMPTY = OutboundMessage(text="").to_json()
 Outcome = Literal["done", "held", "stopped"]
+# A claim holds what the channel's rate sends in this many seconds (at most ``batch``),
+# so a claimed batch goes out well within its lease even when processes share a limit.
+BATCH_SECONDS = 5.0
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 3600.0) -> float:
@@ -71,6 +84,15 @@ class _Job:
     envelope: Envelope
 
 
+@dataclass
+class _Batch:
+    """Rows claimed together, and the task that renews their lease until they are out."""
+
+    ids: list[int]
+    jobs: list[_Job]
+    renewing: asyncio.Task[None]
+
+
 class Sender:
     def __init__(
         self,
@@ -85,6 +107,8 @@ class Sender:
         directories: DirectoryCache | None = None,
         texts: DispatchTexts | None = None,
         quiet_hours: str = "21:00-07:00",
+        rates: Mapping[str, float] | None = None,
+        longest_probe: float = 60.0,
     ) -> None:
         self.sessions = sessions
         self.texts = texts
@@ -96,10 +120,18 @@ class Sender:
         self.claim_timeout = claim_timeout
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.concurrency = concurrency
-        self._wake = asyncio.Event()
+        self.rates = dict(rates or {})
+        self.gates = {name: OutageGate(longest_probe=longest_probe) for name in self.channels}
+        self._wakes: dict[str, asyncio.Event] = {}
         self._soonest = 1.0
 
-    async def _claim(self, channel: str, recipient_hash: str | None) -> list[int]:
+    def batch_for(self, channel: str) -> int:
+        rate = self.rates.get(channel)
+        return (
+            self.batch if rate is None else max(1, min(self.batch, math.ceil(rate * BATCH_SECONDS)))
+        )
+
+    async def _claim(self, channel: str, recipient_hash: str | None, limit: int) -> list[int]:
         now = utcnow()
         async with self.sessions() as db, db.begin():
             await db.execute(
@@ -126,7 +158,7 @@ class Sender:
                 ),
             )
             due = (
-                select(OutboxMessage.id)
+                select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority)
                 .where(
                     OutboxMessage.status == "pending",
                     OutboxMessage.channel == channel,
@@ -134,11 +166,17 @@ class Sender:
                     ~blocked_by_earlier,
                 )
                 .order_by(OutboxMessage.priority, OutboxMessage.id)
-                .limit(self.batch)
+                .limit(limit)
             )
             if recipient_hash is not None:
                 due = due.where(OutboxMessage.recipient_hash == recipient_hash)
-            ids = list((await db.execute(due)).scalars())
+            postgres = dialect_name(db) == "postgresql"
+            if postgres:  # rows another process is claiming right now are left to it
+                due = due.with_for_update(skip_locked=True, of=OutboxMessage)
+            picked = list((await db.execute(due)).all())
+            if postgres and picked:
+                picked = await _not_overtaking(db, channel, picked)
+            ids = [row.id for row in picked]
             if not ids:
                 return []
             claimed = await db.execute(
@@ -156,12 +194,31 @@ class Sender:
         Recipients are served in parallel (up to ``concurrency`` at once), each
         recipient's messages one after the other, in order.
         """
-        ids = await self._claim(channel, recipient_hash)
+        batch = await self._next_batch(channel, recipient_hash)
+        return 0 if batch is None else await self._send_batch(batch)
+
+    async def _next_batch(self, channel: str, recipient_hash: str | None) -> _Batch | None:
+        """Claim and read what is due next on a channel, its lease kept from now on."""
+        gate = self.gates.setdefault(channel, OutageGate())
+        size = self.batch_for(channel)
+        if gate.down:  # one message probes the provider; the rest wait for it
+            if gate.probing or gate.wait() > 0:
+                self._soonest = min(self._soonest, max(0.05, gate.wait()))
+                return None
+            size = 1
+        ids = await self._claim(channel, recipient_hash, size)
         if not ids:
-            return 0
-        jobs = await self._prepare(ids)
+            return None
+        renewing = asyncio.create_task(self._keep_claimed(ids))
+        try:
+            return _Batch(ids, await self._prepare(ids), renewing)
+        except BaseException:
+            renewing.cancel()
+            raise
+
+    async def _send_batch(self, batch: _Batch) -> int:
         by_recipient: dict[str, list[_Job]] = {}
-        for job in jobs:
+        for job in batch.jobs:
             by_recipient.setdefault(job.recipient_hash, []).append(job)
         limit = asyncio.Semaphore(self.concurrency)
 
@@ -169,13 +226,37 @@ class Sender:
             async with limit:
                 await self._send_in_order(queue)
 
-        outcomes = await asyncio.gather(
-            *(serve(queue) for queue in by_recipient.values()), return_exceptions=True
-        )
+        try:
+            outcomes = await asyncio.gather(
+                *(serve(queue) for queue in by_recipient.values()), return_exceptions=True
+            )
+        finally:
+            batch.renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await batch.renewing
         for failure in outcomes:  # the database went away mid-pass: the claims time out
             if isinstance(failure, BaseException):
                 log.error("sending to one recipient failed: %r", failure)
-        return len(ids)
+        return len(batch.ids)
+
+    async def _keep_claimed(self, ids: list[int]) -> None:
+        """Renew the lease on a batch while it is being sent: a batch that waits its turn
+        at a busy provider is not taken for the batch of a process that died."""
+        while True:
+            await asyncio.sleep(self.claim_timeout.total_seconds() / 3)
+            try:
+                async with self.sessions() as db, db.begin():
+                    await db.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id.in_(ids),
+                            OutboxMessage.status == "sending",
+                            OutboxMessage.claimed_by == self.worker_id,
+                        )
+                        .values(claimed_at=utcnow())
+                    )
+            except Exception:  # the database is away: the next renewal tries again
+                log.exception("renewing the claim on %d outbox rows failed", len(ids))
 
     async def drain(self, recipient_hash: str | None = None) -> int:
         total = 0
@@ -292,30 +373,51 @@ class Sender:
         """Deliver one message (no database session is held meanwhile) and record the
         outcome: done (sent or failed for good), held for a retry, or the contact stopped."""
         channel = self.channels[job.channel]
+        gate = self.gates[job.channel]
         attempts = job.attempts + 1
+        if not gate.admits():  # the provider is down: back in the queue as it was
+            await self._settle([job.row_id], status="pending", claimed_by=None)
+            return "held"
         try:
-            result = await channel.deliver(job.urn, job.message, job.envelope)
+            result = await self._deliver(channel, job)
+        except ConnectionFailed as exc:
+            if gate.failed():  # an outage, not this message's fault: not an attempt
+                self._soonest = min(self._soonest, max(0.01, gate.wait()))
+                await self._record(job.row_id, job.attempts, "pending", f"provider down: {exc}")
+                return "held"
+            return await self._fail_or_retry(
+                job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
+            )
         except ContactStopped as exc:
+            gate.succeeded()
             await self._record(job.row_id, attempts, "failed", f"contact stopped: {exc}")
             if job.contact_id is not None:
                 await self._opt_out(job.contact_id)
             return "stopped"
         except Held as exc:  # kept and reported, never dropped: an operator can act on it
+            gate.succeeded()
             log.warning("outbox row %s (%s) held: %s", job.row_id, job.envelope.kind, exc)
             await self._record(job.row_id, attempts, "held", str(exc))
             return "held"
         except Throttled as exc:  # being told to wait is not a failed attempt
+            gate.released()
             await self._record(
                 job.row_id, job.attempts, "pending", f"throttled: {exc}", retry_in=exc.retry_after
             )
             return "held"
         except SendError as exc:
+            gate.succeeded()  # the provider answered, and refused this message
             return await self._fail_or_retry(
                 job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
             )
         except Exception as exc:  # a bug or an unmapped error: keep the message, retry
+            gate.released()
             log.exception("sending outbox row %s failed", job.row_id)
             return await self._fail_or_retry(job, attempts, True, f"{type(exc).__name__}: {exc}")
+        except BaseException:  # cancelled mid-send: a probe must not stay taken
+            gate.released()
+            raise
+        gate.succeeded()
         await self._record(
             job.row_id,
             attempts,
@@ -326,6 +428,17 @@ class Sender:
             scrub=job.envelope.kind in FORGET_ONCE_SENT,
         )
         return "done"
+
+    @staticmethod
+    async def _deliver(channel: Channel, job: _Job) -> SendResult:
+        """The channel's delivery, counted for /metrics (sent, or failed by error class)."""
+        try:
+            result = await channel.deliver(job.urn, job.message, job.envelope)
+        except Exception as exc:
+            SEND_FAILURES.labels(job.channel, type(exc).__name__).inc()
+            raise
+        MESSAGES_OUT.labels(job.channel).inc()
+        return result
 
     async def _fail_or_retry(self, job: _Job, attempts: int, retry: bool, why: str) -> Outcome:
         if retry and attempts < self.max_attempts:
@@ -371,7 +484,11 @@ class Sender:
             async with self.sessions() as db, db.begin():
                 await db.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
+                    .where(
+                        OutboxMessage.id.in_(row_ids),
+                        OutboxMessage.status == "sending",
+                        OutboxMessage.claimed_by == self.worker_id,
+                    )
                     .values(**values)
                 )
 
@@ -381,20 +498,65 @@ class Sender:
 
     def wake(self) -> None:
         """Something new is in the outbox: look now rather than at the next poll."""
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """Drain every channel until ``stop`` is set; sleep when there is nothing due,
-        until woken, the poll interval passes, or a deferred message falls due."""
+        """Drain every channel until ``stop`` is set, each channel on its own."""
+        await asyncio.gather(
+            *(self._pump(channel, stop, poll_seconds) for channel in self.channels)
+        )
+
+    async def _pump(self, channel: str, stop: asyncio.Event, poll_seconds: float) -> None:
+        """Send a channel's batches one after the other, claiming the next while one goes
+        out (a provider's rate is used without a gap between batches); sleep when there is
+        nothing due, until woken, the poll passes, or a deferred message falls due."""
+        wake = self._wakes.setdefault(channel, asyncio.Event())
+        sending: asyncio.Task[int] | None = None
         while not stop.is_set():
-            self._wake.clear()
+            wake.clear()
             self._soonest = poll_seconds
-            handled = 0
-            for channel in self.channels:
-                try:
-                    handled += await self.drain_once(channel)
-                except Exception:  # the database may be away: keep the worker alive
-                    log.exception("sender pass over %s failed", channel)
-            if not handled and not stop.is_set():
+            try:
+                batch = await self._next_batch(channel, None)
+            except Exception:  # the database may be away: keep the worker alive
+                log.exception("sender pass over %s failed", channel)
+                batch = None
+            if sending is not None:  # a batch starts when the one before is out
+                await sending
+                sending = None
+                if batch is None:
+                    continue  # what that batch held back (a person's next message) is due
+            if batch is not None:
+                sending = asyncio.create_task(self._send_batch(batch))
+            elif not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, self._soonest))
+                    await asyncio.wait_for(wake.wait(), timeout=max(0.01, self._soonest))
+        if sending is not None:
+            await sending
+
+
+async def _not_overtaking(db: AsyncSession, channel: str, picked: list[Any]) -> list[Any]:
+    """The picked rows less those that would overtake an earlier message to the same
+    person that is not among them: one another process is claiming at this moment
+    (skipped as locked, still "pending" to us), or one itself held back."""
+    ids = {row.id for row in picked}
+    earlier = await db.execute(
+        select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority).where(
+            OutboxMessage.recipient_hash.in_({row.recipient_hash for row in picked}),
+            OutboxMessage.channel == channel,
+            OutboxMessage.status.in_(("pending", "sending")),
+            OutboxMessage.id < max(ids),
+            OutboxMessage.id.not_in(ids),
+        )
+    )
+    ahead: dict[str, list[tuple[int, int]]] = {}
+    for row_id, recipient, priority in earlier.all():
+        ahead.setdefault(recipient, []).append((row_id, priority))
+    kept: set[int] = set()
+    for row in sorted(picked, key=lambda r: r.id):
+        waiting = ahead.setdefault(row.recipient_hash, [])
+        if any(i < row.id and p <= row.priority for i, p in waiting):
+            waiting.append((row.id, row.priority))  # left behind, it holds back later ones
+        else:
+            kept.add(row.id)
+    return [row for row in picked if row.id in kept]

@@ -27,7 +27,10 @@ from bot.conversation import (
 from bot.db import create_engine, session_factory, upgrade_schema
 from bot.dispatch_texts import DispatchTexts
 from bot.dispatcher import Dispatcher
+from bot.limiter import Limiter, make_limiter
+from bot.logs import register_secrets
 from bot.messages import InboundMessage
+from bot.metrics import MESSAGES_IN
 from bot.models.base import utcnow
 from bot.retention import purge_protection_content
 from bot.runtime import Runtime
@@ -54,6 +57,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     runtime: Runtime
+    limiter: Limiter
     channels: dict[str, Channel] = field(default_factory=dict)
     telegram: TelegramClient | None = None
     telegram_updates: TelegramUpdates | None = None
@@ -67,17 +71,30 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings, *, upgrade: bool = True) -> Services:
         privacy.configure(settings.resolve_data_key(), settings.resolve_previous_keys())
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, timeout=settings.db_timeout_seconds)
+        register_secrets(
+            (
+                settings.telegram_bot_token,
+                settings.telegram_webhook_secret,
+                settings.twilio_auth_token,
+                settings.metrics_token,
+                settings.data_key,
+            )
+        )
         if upgrade:
             await upgrade_schema(engine)
         runtime = Runtime.load(
-            settings.flows_dir, settings.locales_dir, settings.session_idle_minutes
+            settings.flows_dir,
+            settings.locales_dir,
+            settings.session_idle_minutes,
+            settings.inbound_per_minute,
         )
-        services = cls(settings, engine, session_factory(engine), runtime)
+        limiter = make_limiter(engine, settings.redis_url)
+        services = cls(settings, engine, session_factory(engine), runtime, limiter)
         if settings.telegram_bot_token:
             client = make_client(settings.telegram_bot_token, settings.telegram_api_url)
             services.telegram = client
-            services.channels["telegram"] = TelegramChannel(client.bot)
+            services.channels["telegram"] = TelegramChannel(client.bot, shared=limiter)
             services.telegram_updates = TelegramUpdates(services.receive, services.blocked)
         if settings.twilio_account_sid and settings.twilio_auth_token:
             services._open_twilio()
@@ -97,13 +114,15 @@ class Services:
         ):
             if sender:
                 config = twilio.TwilioConfig(sender, rate, callback, settings.sms_gsm7_only)
-                self.channels[name] = twilio.TwilioChannel(name, client, config)
+                self.channels[name] = twilio.TwilioChannel(name, client, config, self.limiter)
 
     async def receive(self, message: InboundMessage) -> InboundOutcome:
         """Handle one inbound message and commit its effects; raises if they could not
         be committed, so the channel does not acknowledge it to the provider."""
         async with self.sessions() as db, db.begin():
             outcome = await handle_inbound(db, self.runtime, message)
+        if not outcome.duplicate:
+            MESSAGES_IN.labels(message.channel).inc()
         if outcome.replies:
             self.wake_sender()
         return outcome
@@ -147,6 +166,8 @@ class Services:
             directories=self.runtime.directories,
             texts=DispatchTexts(self.runtime.catalogs),
             quiet_hours=self.settings.quiet_hours,
+            rates=self.send_rates(),
+            longest_probe=self.settings.outage_probe_seconds,
         )
 
     def send_rates(self) -> dict[str, float]:
@@ -275,4 +296,5 @@ class Services:
                 await task
         if self.telegram is not None:
             await self.telegram.close()
+        await self.limiter.close()
         await self.engine.dispose()

@@ -17,6 +17,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     claim_timeout_seconds: float = Field(300.0, alias="BARAZA_CLAIM_TIMEOUT_SECONDS", gt=0)
     sender_poll_seconds: float = Field(1.0, alias="BARAZA_SENDER_POLL_SECONDS", gt=0)
     send_max_attempts: int = Field(8, alias="BARAZA_SEND_MAX_ATTEMPTS", gt=0)
+    # While a provider is down, one message probes it at most this many seconds apart.
+    outage_probe_seconds: float = Field(60.0, alias="BARAZA_OUTAGE_PROBE_SECONDS", gt=0)
+    # Optional: providers' rate limits shared through Redis rather than PostgreSQL.
+    redis_url: str | None = Field(None, alias="REDIS_URL")
     public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
@@ -82,6 +87,14 @@ class Settings(BaseSettings):
     trust_forwarded: bool = Field(False, alias="BARAZA_TRUST_FORWARDED")
     # Days after a protection case is closed before its words are erased (counts stay).
     protection_retention_days: int = Field(90, alias="BARAZA_PROTECTION_RETENTION_DAYS", gt=0)
+    # Hostile input and operations (bot.bodylimit, bot.floodgate, bot.logs, bot.metrics).
+    max_body_bytes: int = Field(256 * 1024, alias="BARAZA_MAX_BODY_BYTES", ge=4096)
+    inbound_per_minute: int = Field(20, alias="BARAZA_INBOUND_PER_MINUTE", gt=0)
+    log_format: Literal["text", "json"] = Field("text", alias="BARAZA_LOG_FORMAT")
+    metrics_token: str | None = Field(None, alias="BARAZA_METRICS_TOKEN")
+    # How long a request waits for the database (a connection, a statement) before the
+    # webhook answers 503 and the provider retries.
+    db_timeout_seconds: float = Field(10.0, alias="BARAZA_DB_TIMEOUT_SECONDS", gt=0)
 
     @field_validator("public_base_url")
     @classmethod

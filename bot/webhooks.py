@@ -14,39 +14,33 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.request_validator import RequestValidator
 
+from bot.db import database_unavailable
 from bot.delivery import record_status
+from bot.logs import LogThrottle
+from bot.metrics import SEND_FAILURES
 from bot.services import Services
 from channels.telegram import NotAnUpdate, answer_callback, decode_update
-from channels.twilio import BadRequest, parse_inbound
+from channels.twilio import BadRequest, parse_inbound, parse_status
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 256 * 1024  # a Telegram update or a Twilio form is a few kilobytes
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, TimeoutError)
+RETRY_AFTER_SECONDS = 30
+_quiet = LogThrottle(60.0)  # the database away fails every request: one line a minute
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, refusing early (by its declared length) or as soon as it grows too big."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLarge
-    return bytes(body)
+def unavailable(exc: BaseException) -> JSONResponse:
+    """503 with Retry-After: the provider keeps the message and sends it again later."""
+    _quiet.error(log, "database", "database unavailable, answering 503: %s", type(exc).__name__)
+    return JSONResponse(
+        {"detail": "temporarily unavailable, try again later"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _problem(status: int, detail: str) -> JSONResponse:
@@ -69,19 +63,18 @@ async def telegram_webhook(request: Request) -> Response:
     ):
         return _problem(403, "forbidden")
     try:
-        data = json.loads(await read_body(request))
+        data = json.loads(await request.body())  # capped by bot.bodylimit: 413 beyond
         update = decode_update(data, services.telegram_bot)
-    except BodyTooLarge:
-        return _problem(413, "update too large")
     except (ValueError, RecursionError, NotAnUpdate) as exc:  # JSONDecodeError: ValueError
         return _problem(400, f"not a Telegram update: {exc}"[:200])
     try:
         parsed = await services.telegram_updates.handle(update)
     except NotAnUpdate as exc:
         return _problem(400, f"not a Telegram update: {exc}"[:200])
-    except UNAVAILABLE:
-        log.exception("update %s not handled: database unavailable", update.update_id)
-        return _problem(503, "temporarily unavailable")
+    except Exception as exc:
+        if database_unavailable(exc):
+            return unavailable(exc)
+        raise
     if parsed.callback_query_id:  # answered in the reply itself: the button stops spinning
         return JSONResponse(answer_callback(parsed.callback_query_id))
     return Response(status_code=200)
@@ -107,10 +100,7 @@ async def _signed_form(request: Request, services: Services) -> dict[str, str] |
     """The form fields of a request that Twilio signed, or the response refusing it."""
     token = services.settings.twilio_auth_token
     signature = request.headers.get("x-twilio-signature", "")
-    try:
-        body = await read_body(request)
-    except BodyTooLarge:
-        return _problem(413, "request too large")
+    body = await request.body()  # capped by bot.bodylimit: 413 beyond
     try:
         form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:
@@ -141,9 +131,10 @@ async def _twilio_message(request: Request, channel: str) -> Response:
         return _problem(400, str(exc))
     try:
         await services.receive(message)
-    except UNAVAILABLE:
-        log.exception("Twilio message not handled: database unavailable")
-        return _problem(503, "temporarily unavailable")
+    except Exception as exc:
+        if database_unavailable(exc):
+            return unavailable(exc)
+        raise
     return _twiml()
 
 
@@ -163,12 +154,17 @@ async def twilio_status(request: Request) -> Response:
     form = await _signed_form(request, services)
     if isinstance(form, Response):
         return form
-    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
-    if not sid or not status:
-        return _problem(400, "MessageSid and MessageStatus are required")
+    try:
+        sid, status, code = parse_status(form)
+    except BadRequest as exc:
+        return _problem(400, str(exc))
     try:
         async with services.sessions() as db, db.begin():
-            await record_status(db, sid, status, form.get("ErrorCode") or None)
-    except UNAVAILABLE:
-        return _problem(503, "temporarily unavailable")
+            await record_status(db, sid, status, code)
+    except Exception as exc:
+        if database_unavailable(exc):
+            return unavailable(exc)
+        raise
+    if code and status in ("failed", "undelivered"):
+        SEND_FAILURES.labels("twilio", code[:10]).inc()
     return Response(status_code=204)

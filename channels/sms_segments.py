@@ -6,7 +6,8 @@ table's characters (``€ [ ] { } \\ ~ ^ |`` and form feed) take two. One charac
 outside the alphabet turns the whole message into UCS-2: 70 per segment, 67 when
 split, counted in UTF-16 code units (an emoji takes two). A Portuguese "não"
 costs a UCS-2 message; ``transliterate`` turns it into "nao" for deployments
-that choose GSM-7 only, while keeping the accents GSM-7 has (é, è, à, ü...).
+that choose GSM-7 only, while keeping the accents GSM-7 has (é, è, à, ü...), and
+writes Hausa's hooked letters plain (ƙ as k, ɗ as d), as phones' keyboards do.
 """
 
 from __future__ import annotations
@@ -36,6 +37,15 @@ _STAND_INS = str.maketrans(
         "…": "...",
         "\u00a0": " ",
         "\u202f": " ",
+        # Hausa's hooked letters, written plain on most phones' keyboards.
+        "ɓ": "b",
+        "ɗ": "d",
+        "ƙ": "k",
+        "ƴ": "y",
+        "Ɓ": "B",
+        "Ɗ": "D",
+        "Ƙ": "K",
+        "Ƴ": "Y",
     }
 )
 

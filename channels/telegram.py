@@ -6,10 +6,12 @@ choice value, a photo or voice note a media kind); an ``OutboundMessage`` become
 one or more ``sendMessage`` calls, its choices an inline keyboard. The same
 ``TelegramUpdates`` serves the webhook and the local poller, so both behave alike.
 
-Rate limits are Telegram's published ones: about 30 messages a second overall,
-one a second in a private chat (a burst of three is tolerated), 20 a minute in a
-group. When a chat's slot is not free the message is handed back to the sender
-as ``Throttled``, so the sender serves other people meanwhile.
+Rate limits are Telegram's published ones: about 30 messages a second overall
+(kept across every process by ``bot.limiter``), one a second in a private chat (a
+burst of three is tolerated), 20 a minute in a group (kept in this process: a chat
+is written to by one process at a time). When a chat's slot is not free the message
+is handed back to the sender as ``Throttled``, so the sender serves other people
+meanwhile.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.limiter import Limiter, LocalLimiter
 from bot.messages import Choice, InboundMessage, Location, MediaKind, OutboundMessage
 from bot.ratelimit import KeyedLimiter, Limit
 from bot.urns import URN, parse
@@ -125,7 +128,8 @@ def make_client(token: str, api_url: str, *, connections: int = 16) -> TelegramC
 
 
 def telegram_limiter() -> KeyedLimiter:
-    return KeyedLimiter(OVERALL, lambda chat: GROUP_CHAT if chat.startswith("-") else PRIVATE_CHAT)
+    """Each chat's own limit; the overall one is the shared ``Limiter``'s."""
+    return KeyedLimiter(None, lambda chat: GROUP_CHAT if chat.startswith("-") else PRIVATE_CHAT)
 
 
 # ------------------------------------------------------------------ inbound
@@ -356,18 +360,23 @@ class TelegramChannel(Channel):
     name = "telegram"
     capabilities = Capabilities(buttons=True, max_text=MessageLimit.MAX_TEXT_LENGTH, erase=True)
 
-    def __init__(self, bot: Bot, limiter: KeyedLimiter | None = None) -> None:
+    def __init__(
+        self, bot: Bot, limiter: KeyedLimiter | None = None, shared: Limiter | None = None
+    ) -> None:
         self.bot = bot
         self.limiter = limiter or telegram_limiter()
+        self.shared = shared or LocalLimiter()
+        self.shared_key = f"telegram:{bot.token.split(':', 1)[0]}"  # per bot, not per token
 
     async def _slot(self, chat: str, *, may_defer: bool) -> None:
-        if may_defer:
-            wait = self.limiter.reserve(chat)
-            if wait == 0:
-                return
-            if wait > LONGEST_INLINE_WAIT:
-                raise Throttled(wait, "chat rate limit")
-        await self.limiter.acquire(chat)
+        """The chat's slot (handed back as ``Throttled`` when it is far and the message
+        may wait), then the bot's next slot overall, shared by every process."""
+        wait = self.limiter.reserve(chat) if may_defer else 0.0
+        if wait > LONGEST_INLINE_WAIT:
+            raise Throttled(wait, "chat rate limit")
+        if not may_defer or wait > 0:
+            await self.limiter.acquire(chat)
+        await self.shared.acquire(self.shared_key, OVERALL.count / OVERALL.per_seconds)
 
     async def _erase(self, chat_id: int, refs: list[str]) -> SendResult:
         """Delete messages of a private chat (both sides, 48 hours at most), 100 at a time.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.i18n import RTL_LANGUAGES, msg
+from bot.i18n.language_menu import language_prompt
 from bot.messages import Choice, OutboundMessage
 from bot.text import clean, has_words
 from flows.answers import format_reference, match_choice, match_word, normalise_reference
@@ -417,10 +418,9 @@ class Engine:
         elif isinstance(step, ChoiceStep):
             choices = self._choices(step, reply.language)
             if step.multilingual:
-                texts = [
-                    self.ports.catalogs.text(lang, step.prompt) for lang in self.ports.languages
-                ]
-                reply.send("\n".join(dict.fromkeys(texts)), choices)
+                order = dict.fromkeys([reply.language, *self.ports.languages])
+                texts = [self.ports.catalogs.text(lang, step.prompt) for lang in order]
+                reply.send(language_prompt(texts, choices), choices)
             else:
                 reply.say(step.prompt, values, choices)
         elif isinstance(step, ConfirmStep):

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bot import privacy
 from bot.services import Services
@@ -23,6 +25,18 @@ from tests.support import (
     test_settings,
     wipe_activity,
 )
+
+# Property-based tests: modest in `make test`; `--hypothesis-profile=soak` digs deeper.
+# Function-scoped fixtures (a fresh person, the app) are shared by a test's examples on
+# purpose: each example makes its own contact.
+_QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+hypothesis_settings.register_profile(
+    "default", max_examples=100, deadline=None, suppress_health_check=_QUIET
+)
+hypothesis_settings.register_profile(
+    "soak", max_examples=2000, deadline=None, suppress_health_check=_QUIET
+)
+hypothesis_settings.load_profile("default")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

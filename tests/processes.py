@@ -59,8 +59,9 @@ class Served:
     log: Path
 
     @classmethod
-    def start(cls, env: dict[str, str], log: Path) -> Served:
-        port = free_port()
+    def start(cls, env: dict[str, str], log: Path, port: int | None = None) -> Served:
+        """Start a server (on ``port``, to come back where it was after a kill)."""
+        port = port or free_port()
         with log.open("ab") as out:
             process = subprocess.Popen(
                 [str(BIN / "baraza"), "serve", "--port", str(port)],

@@ -132,7 +132,8 @@ def test_help_lists_every_command(cli_env: dict[str, str]) -> None:
     out = baraza(cli_env, "--help").stdout
     listed = set(re.findall(r"^  (\w+)\s", out.split("Commands:")[1], re.MULTILINE))
     assert listed == {
-        "serve", "chat", "db", "import", "users", "flows", "keys", "telegram", "retention"
+        "serve", "chat", "db", "import", "users", "flows", "i18n", "keys", "telegram",
+        "retention", "doctor",
     }  # fmt: skip
 
 

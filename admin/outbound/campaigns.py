@@ -29,6 +29,8 @@ from bot.campaigns import (
     CampaignPlan,
     campaign_reach,
     create_campaign,
+    pause_campaign,
+    resume_campaign,
     send_next_part_now,
 )
 from bot.directory import Directory
@@ -167,11 +169,15 @@ async def set_active(
     active: bool,
     client: str | None,
 ) -> CampaignDetail:
-    """Pause (no new slot begins) or resume (slots are planned again from the next)."""
+    """Pause (no new slot begins, what waits is held back) or resume (slots are planned
+    again from the next)."""
     campaign = await find(db, scope, campaign_id)
     if campaign.active == active:
         raise conflict(f"this campaign is already {'running' if active else 'paused'}")
-    campaign.active = active
+    if active:
+        resume_campaign(campaign)
+    else:
+        await pause_campaign(db, campaign)
     action = "campaign_resume" if active else "campaign_pause"
     await audit(db, action, staff=scope.staff, target=f"campaign:{campaign.id}", client=client)
     await db.commit()

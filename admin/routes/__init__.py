@@ -11,12 +11,14 @@ from admin.routes import (
     directory,
     meetings,
     simulator,
+    staff,
     topics,
     trends,
 )
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (
-    auth, cases, directory, trends, audit, simulator, broadcasts, meetings, topics, campaigns,
+    auth, cases, directory, staff, trends, audit, simulator,
+    broadcasts, meetings, topics, campaigns,
 ):  # fmt: skip
     api_router.include_router(module.router)

@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import select
 
 from admin.audit import audit
-from admin.casebook import CaseFilters, find_case, list_cases, read_case
+from admin.casebook import CaseFilters, assignable, find_case, list_cases, read_case
 from admin.deps import CaseWorker, ClientDep, ServicesDep, SessionDep
 from admin.schemas import (
     Assignment,
@@ -24,7 +23,7 @@ from admin.schemas import (
 from admin.scope import Scope
 from bot.casework import CaseworkRefused, add_event, add_note, assign, change_status
 from bot.casework import reply_to_reporter as relay
-from bot.models import Case, ForumStaff, StaffUser, UnitStaff
+from bot.models import Case
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -104,14 +103,13 @@ async def set_status(
 async def set_assignee(
     reference: str, body: Assignment, scope: CaseWorker, db: SessionDep, client: ClientDep
 ) -> None:
-    """Assign the case to a staff member of the same forum or unit (or to nobody)."""
+    """Assign the case to someone who may open it too (or to nobody: ``null``); anyone
+    else is a 422."""
     case = await _case(db, scope, reference)
     assignee = None
     if body.staff_id is not None:
-        assignee = await db.scalar(
-            select(StaffUser).where(StaffUser.id == body.staff_id, StaffUser.active.is_(True))
-        )
-        if assignee is None or not await _may_hold(db, assignee, case):
+        assignee = next((p for p in await assignable(db, case) if p.id == body.staff_id), None)
+        if assignee is None:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "that person cannot work this case"
             )
@@ -119,16 +117,6 @@ async def set_assignee(
     await audit(db, "case_assign", staff=scope.staff, case_id=case.id,
                 target=assignee.email if assignee else None, client=client)  # fmt: skip
     await db.commit()
-
-
-async def _may_hold(db: SessionDep, staff: StaffUser, case: Case) -> bool:
-    if case.kind == "protection":
-        return bool(await db.scalar(select(UnitStaff.staff_id).where(
-            UnitStaff.staff_id == staff.id, UnitStaff.unit_id == case.unit_id)))  # fmt: skip
-    if staff.role == "admin":
-        return True
-    return bool(await db.scalar(select(ForumStaff.staff_id).where(
-        ForumStaff.staff_id == staff.id, ForumStaff.forum_id == case.forum_id)))  # fmt: skip
 
 
 @router.post("/{reference}/notes", status_code=status.HTTP_201_CREATED)

@@ -6,14 +6,15 @@ Applying is an upsert by natural keys (area and forum keys, staff e-mails), so
 importing the same file twice changes nothing, and the deployment's revision only
 moves when something did (which is what tells running processes to reload).
 Forums, units and categories missing from a new version of the file are
-deactivated, not deleted: cases still point at them.
+deactivated, not deleted: cases still point at them. Fields edited on the web are
+not overwritten silently: see ``bot.deployment.web_edits``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.contacts import find_or_create_contact, urn_hash
+from bot.deployment.memberships import frozen_staff
+from bot.deployment.report import ImportConflicts, ImportReport
 from bot.deployment.schema import DeploymentFile, ForumSpec, Problem, UnitSpec, cross_check
+from bot.deployment.web_edits import label
 from bot.models import (
     Area,
     Category,
@@ -81,18 +85,6 @@ def parse_deployment(text: str, source: str, languages: set[str]) -> DeploymentF
     return spec
 
 
-@dataclass
-class ImportReport:
-    changes: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def set(self, obj: Any, **values: Any) -> None:
-        for name, value in values.items():
-            if getattr(obj, name) != value:
-                setattr(obj, name, value)
-                self.changes += 1
-
-
 async def _by(db: AsyncSession, model: Any, column: str) -> dict[Any, Any]:
     return {getattr(row, column): row for row in (await db.execute(select(model))).scalars()}
 
@@ -106,18 +98,24 @@ async def _sync_links(
     wanted: set[tuple[Any, ...]],
     columns: tuple[str, ...],
     keep: Callable[[Any], bool],
+    about: tuple[Any, str],
+    skip: Callable[[tuple[Any, ...]], bool],
 ) -> None:
-    """Make the link rows of one owner exactly ``wanted`` (plus those ``keep`` keeps),
-    touching only differences."""
+    """Make the link rows of one owner exactly ``wanted`` (plus those ``keep`` keeps and
+    those ``skip`` leaves alone), touching only differences; ``about`` is the row and
+    field the links belong to, for the report and the web-edit rule."""
     rows = (await db.execute(select(model).where(getattr(model, owner) == owner_id))).scalars()
     existing = {tuple(getattr(r, c) for c in columns): r for r in rows}
-    for key, row in existing.items():
-        if key not in wanted and not keep(row):
-            await db.delete(row)
-            report.changes += 1
-    for key in wanted - set(existing):
+    gone = [r for k, r in existing.items() if k not in wanted and not keep(r) and not skip(k)]
+    new = [k for k in wanted - set(existing) if not skip(k)]
+    if not report.may_change(*about, bool(gone or new), "the file lists other ones"):
+        return
+    for row in gone:
+        await db.delete(row)
+    for key in new:
         db.add(model(**{owner: owner_id}, **dict(zip(columns, key, strict=True))))
-        report.changes += 1
+    if gone or new:
+        report.links_changed(*about)
 
 
 def _get_or_add(
@@ -129,7 +127,8 @@ def _get_or_add(
     if row is None:
         row = rows[key] = model(**create)
         db.add(row)
-        report.changes += 1
+        report.added_row(row)
+    report.listed.append(label(row))
     return row
 
 
@@ -150,26 +149,32 @@ class _Links:
     db: AsyncSession
     report: ImportReport
     owner: str
-    owner_id: int
+    row: Any
 
     async def sync(
         self,
         model: Any,
         wanted: set[tuple[Any, ...]],
         columns: tuple[str, ...],
+        what: str,
         keep: Callable[[Any], bool] = lambda row: False,
+        skip: Callable[[tuple[Any, ...]], bool] = lambda key: False,
     ) -> None:
-        await _sync_links(
-            self.db, self.report, model, self.owner, self.owner_id, wanted, columns, keep
-        )
+        await _sync_links(self.db, self.report, model, self.owner, self.row.id, wanted,
+                          columns, keep, (self.row, what), skip)  # fmt: skip
 
 
 def _joined_through_bot(member: ForumMember) -> bool:
     return member.source == "bot"
 
 
-async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportReport:
-    report = ImportReport()
+async def apply_deployment(
+    db: AsyncSession, spec: DeploymentFile, *, overwrite_web_edits: bool = False
+) -> ImportReport:
+    """Make the directory what the file says. Raises ``ImportConflicts`` (after the
+    whole file was compared, so every conflict is listed) when that would undo web
+    edits and ``overwrite_web_edits`` is not set; the caller rolls back."""
+    report = ImportReport(overwrite=overwrite_web_edits)
     info = spec.deployment
     deployment = await db.scalar(select(Deployment))
     if deployment is None:
@@ -181,7 +186,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             revision=0,
         )
         db.add(deployment)
-        report.changes += 1
+        report.added_row(deployment)
     report.set(
         deployment,
         name=info.name,
@@ -234,7 +239,7 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             telegram_hash=(
                 urn_hash(URN("telegram", str(s.telegram_user_id)))
                 if s.telegram_user_id is not None
-                else None
+                else s.telegram_user_hash
             ),
         )
 
@@ -273,11 +278,14 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
     ):
         for key, row in rows.items():
             if key not in listed:
-                report.set(row, active=False)
+                report.deactivate(row)
     await db.flush()
+    frozen = await frozen_staff(db, report, spec, staff, (forums, units))
+
+    def of_frozen_staff(key: tuple[Any, ...]) -> bool:
+        return key[0] in frozen
 
     for f in spec.forums:
-        forum_id = forums[f.key].id
         people = {(staff[e].id, "chair") for e in f.chairs}
         people |= {(staff[e].id, "focal_point") for e in f.focal_points}
         members = set()
@@ -285,17 +293,18 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
             contact, _, created = await find_or_create_contact(db, parse(urn))
             report.changes += int(created)
             members.add((contact.id,))
-        links = _Links(db, report, "forum_id", forum_id)
-        await links.sync(ForumArea, {(areas[k].id,) for k in f.areas}, ("area_id",))
-        await links.sync(ForumStaff, people, ("staff_id", "role"))
+        links = _Links(db, report, "forum_id", forums[f.key])
+        await links.sync(ForumArea, {(areas[k].id,) for k in f.areas}, ("area_id",), "areas")
+        await links.sync(ForumStaff, people, ("staff_id", "role"), "staff", skip=of_frozen_staff)
         # Members who joined through the bot stay: only the file's own list is synced.
-        await links.sync(ForumMember, members, ("contact_id",), keep=_joined_through_bot)
+        await links.sync(ForumMember, members, ("contact_id",), "members",
+                         keep=_joined_through_bot)  # fmt: skip
     for u in spec.protection_units:
         people = {(staff[e].id, "focal_point") for e in u.focal_points}
         people |= {(staff[e].id, "officer") for e in u.officers}
-        links = _Links(db, report, "unit_id", units[u.key].id)
-        await links.sync(UnitArea, {(areas[k].id,) for k in u.areas}, ("area_id",))
-        await links.sync(UnitStaff, people, ("staff_id", "role"))
+        links = _Links(db, report, "unit_id", units[u.key])
+        await links.sync(UnitArea, {(areas[k].id,) for k in u.areas}, ("area_id",), "areas")
+        await links.sync(UnitStaff, people, ("staff_id", "role"), "staff", skip=of_frozen_staff)
 
     wanted_rules = [
         (
@@ -323,7 +332,10 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
                 )
             )
         report.changes += 1
+        report.changed.setdefault("routing", []).append("rules")
 
+    if report.conflicts:
+        raise ImportConflicts(report.conflicts)
     if report.changes:
         deployment.revision = (deployment.revision or 0) + 1
     await db.flush()
@@ -338,7 +350,9 @@ async def apply_deployment(db: AsyncSession, spec: DeploymentFile) -> ImportRepo
     return report
 
 
-async def import_file(db: AsyncSession, path: Path, languages: set[str]) -> ImportReport:
+async def import_file(
+    db: AsyncSession, path: Path, languages: set[str], *, overwrite_web_edits: bool = False
+) -> ImportReport:
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     spec = parse_deployment(text, str(path), languages)
-    return await apply_deployment(db, spec)
+    return await apply_deployment(db, spec, overwrite_web_edits=overwrite_web_edits)

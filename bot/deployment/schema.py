@@ -25,6 +25,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def known_zone(value: str | None) -> str | None:
+    """An IANA time zone name, checked (the staff API uses this check too)."""
+    if value is None:
+        return value
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
 def _urn(value: str) -> str:
     try:
         return str(parse(value))
@@ -51,18 +64,7 @@ class AreaSpec(_Strict):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+    _check_timezone = field_validator("timezone")(lambda cls, v: known_zone(v))
 
 
 class StaffSpec(_Strict):
@@ -73,6 +75,9 @@ class StaffSpec(_Strict):
     address: str | None = None
     # Identifies a forum chair when they write to the bot on Telegram (chair commands).
     telegram_user_id: int | None = Field(None, gt=0)
+    # What ``baraza export-deployment`` writes instead, since only the keyed hash of
+    # the id is stored: valid with the same BARAZA_DATA_KEY.
+    telegram_user_hash: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     # Protection cases are notified to a unit's female focal points first, where marked.
     female: bool = False
 
@@ -233,6 +238,9 @@ def cross_check(spec: DeploymentFile, available_languages: set[str]) -> list[Pro
         str(s.telegram_user_id) if s.telegram_user_id else f"-{i}" for i, s in enumerate(spec.staff)
     ]
     _duplicates("staff", telegram_ids, problems, "telegram_user_id")
+    for i, person in enumerate(spec.staff):
+        if person.telegram_user_id and person.telegram_user_hash:
+            problems.append((("staff", i), "give telegram_user_id or telegram_user_hash, not both"))
     _duplicates("forums", [f.key for f in spec.forums], problems, "key")
     _duplicates("protection_units", [u.key for u in spec.protection_units], problems, "key")
     _duplicates("categories", [c.key for c in spec.categories], problems, "key")

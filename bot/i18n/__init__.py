@@ -16,6 +16,7 @@ from typing import Any
 from babel.support import NullTranslations, Translations
 
 import bot
+from bot.i18n.bidi import isolate
 
 FALLBACK_LANGUAGE = "en"
 RTL_LANGUAGES = {"ar", "ckb", "fa", "ur", "he"}
@@ -33,6 +34,21 @@ def msg(message_id: str) -> str:
 class _SafeDict(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def _values(language: str, values: dict[str, Any]) -> _SafeDict:
+    """Placeholder values as the text takes them: in a right-to-left language, each
+    one isolated (``bot.i18n.bidi``) so codes and numbers keep their order."""
+    if language not in RTL_LANGUAGES:
+        return _SafeDict(values)
+    return _SafeDict(
+        {
+            key: isolate(str(value))
+            if isinstance(value, str | int) and not isinstance(value, bool)
+            else value
+            for key, value in values.items()
+        }
+    )
 
 
 def placeholders(text: str) -> set[str]:
@@ -68,7 +84,7 @@ class Catalogs:
         return message_id
 
     def text(self, language: str, message_id: str, /, **values: Any) -> str:
-        return self.raw(language, message_id).format_map(_SafeDict(values))
+        return self.raw(language, message_id).format_map(_values(language, values))
 
     def plural(self, language: str, message_id: str, count: int, /, **values: Any) -> str:
         """Plural forms: the id names the singular, ``<id>.plural`` the plural."""
@@ -77,7 +93,7 @@ class Catalogs:
             translations = self._translations.get(candidate)
             if translations is not None and translations.gettext(message_id) != message_id:
                 text = translations.ngettext(message_id, plural_id, count)
-                return text.format_map(_SafeDict({"count": count, **values}))
+                return text.format_map(_values(language, {"count": count, **values}))
         return message_id
 
     def words(self, language: str, message_id: str) -> list[str]:

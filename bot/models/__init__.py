@@ -27,7 +27,7 @@ from bot.models.outbound import (
     Topic,
     TopicSubscription,
 )
-from bot.models.outbox import OutboxMessage
+from bot.models.outbox import OutboxMessage, RateSlot
 from bot.models.staff import AuditEntry, StaffToken
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "ProtectionCount",
     "ProtectionUnit",
+    "RateSlot",
     "RoutingRule",
     "StaffToken",
     "StaffUser",

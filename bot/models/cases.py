@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Sealed, UTCDateTime, utcnow
@@ -16,6 +16,8 @@ from bot.models.base import Base, Sealed, UTCDateTime, utcnow
 
 class Case(Base):
     __tablename__ = "cases"
+    # The dashboard counts concerns of a period by kind, then forum: one index range.
+    __table_args__ = (Index("ix_cases_kind_created_at", "kind", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)

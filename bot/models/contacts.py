@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Sealed, UTCDateTime, utcnow
@@ -31,6 +31,10 @@ class Contact(Base):
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # bot.floodgate: messages counted in the minute that started at flood_started_at.
+    flood_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flood_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flood_noticed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ConversationSession(Base):

@@ -32,7 +32,15 @@ class Deployment(Base):
     protection: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class Area(Base):
+class WebEdited:
+    """A directory row staff can edit on the web: which fields were, when and by whom
+    (``{"names": "2026-11-21 04:30 UTC by ana@..."}``; "created" for a row made there).
+    ``baraza import`` refuses to undo these silently (``bot.deployment.web_edits``)."""
+
+    web_edits: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+
+
+class Area(WebEdited, Base):
     __tablename__ = "areas"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,7 +57,7 @@ class Area(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
 
 
-class StaffUser(Base):
+class StaffUser(WebEdited, Base):
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,7 +76,7 @@ class StaffUser(Base):
     female: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class _ServicePoint:
+class _ServicePoint(WebEdited):
     """What forums and protection units share: a name, a place, a reach."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,7 +173,7 @@ class UnitStaff(Base):
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
 
 
-class Category(Base):
+class Category(WebEdited, Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Sealed, UTCDateTime, utcnow
@@ -58,3 +58,13 @@ class OutboxMessage(Base):
     error_code: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateSlot(Base):
+    """A provider limit's next free send slot, shared by every process (``bot.limiter``
+    on PostgreSQL without Redis): seconds since the epoch, on the database's clock."""
+
+    __tablename__ = "rate_slots"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)

@@ -269,7 +269,7 @@ async def test_a_broadcast_that_cannot_go_as_asked_is_refused_with_the_reason(
         ({"texts": {"en": "  "}}, "write the announcement in at least one language"),
         ({"fallback_language": "pt"}, "the fallback language must have a text"),
         ({"texts": {"en": "x" * 1001}}, "at most 1000 characters"),
-        ({"texts": {"sw": "Habari"}, "fallback_language": "sw"}, "not a language"),
+        ({"texts": {"am": "ሰላም"}, "fallback_language": "am"}, "not a language"),
         ({"languages": ["xx"]}, "not a language of this deployment: xx"),
         ({"send_at": later(hours=-2)}, "the sending time is in the past"),
         ({"audience": "area", "area": "atlantis"}, "no area with the key 'atlantis'"),

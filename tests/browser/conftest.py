@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.fakes.twilio_api import FakeTwilio
 from tests.processes import BIN, ROOT, baraza, free_port, wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -80,6 +81,27 @@ def server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio in this process, for modules whose server sends SMS."""
+    with FakeTwilio() as fake:
+        yield fake
+
+
+def twilio_env(fake: FakeTwilio, *, sms_rate: float) -> dict[str, str]:
+    """The server's environment to send SMS through `fake` at `sms_rate` a second, at
+    any hour of the day the test runs, with a one-second tick."""
+    return {
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_SMS_FROM": "+254711000000",
+        "TWILIO_API_URL": fake.url,
+        "TWILIO_SMS_RATE": str(sms_rate),
+        "BARAZA_QUIET_HOURS": "00:00-00:00",
+        "BARAZA_TICK_SECONDS": "1",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,20 @@ at 0.3 messages a second, so the bar has time to move. Screenshots go to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ADMIN_EMAIL, CHAIR_EMAIL, Server, screenshot, sign_in
+from tests.browser.conftest import (
+    ADMIN_EMAIL,
+    CHAIR_EMAIL,
+    Server,
+    screenshot,
+    sign_in,
+    twilio_env,
+)
 from tests.fakes.twilio_api import FakeTwilio
 
 EASTLEIGH_MEMBERS = ("+254700000101", "+254700000102")  # the demo's, on SMS
@@ -31,22 +37,8 @@ FRENCH = "Journée de nettoyage samedi à 9 h, rendez-vous au camp du chef."
 
 
 @pytest.fixture(scope="module")
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def server_env(fake_twilio: FakeTwilio) -> dict[str, str]:
-    return {
-        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-        "TWILIO_SMS_FROM": "+254711000000",
-        "TWILIO_API_URL": fake_twilio.url,
-        "TWILIO_SMS_RATE": "0.3",
-        "BARAZA_QUIET_HOURS": "00:00-00:00",  # the test runs at any hour
-        "BARAZA_TICK_SECONDS": "1",
-    }
+    return twilio_env(fake_twilio, sms_rate=0.3)
 
 
 def test_an_admin_previews_sends_and_watches_the_bar_fill(

@@ -255,7 +255,7 @@ async def test_demo_imports_everything_in_the_file(blank_database: str, tmp_path
         async with services.sessions() as db:
             deployment = await db.scalar(select(Deployment))
             assert deployment is not None and deployment.revision == 1
-            assert deployment.languages == ["en", "fr", "pt"]
+            assert deployment.languages == ["en", "fr", "pt", "ar", "ckb", "so", "sw", "ha"]
             eastleigh = await db.scalar(select(Area).where(Area.key == "ke-eastleigh"))
             kamukunji = await db.scalar(select(Area).where(Area.key == "ke-kamukunji"))
             assert eastleigh is not None and kamukunji is not None

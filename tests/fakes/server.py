@@ -32,6 +32,7 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port: int | None = None
+        self._outage: tuple[int, float] | None = None
 
     async def _endpoint(self, request: Request) -> Response:
         raise NotImplementedError
@@ -44,6 +45,25 @@ class LocalServer:
 
     def _before_stop(self) -> None:
         """Hook: called before the server is told to exit (e.g. to end long polls)."""
+
+    def down(self, status: int = 503, *, hang: float = 0.0) -> None:
+        """An outage: every request waits ``hang`` seconds (a provider timing out), then
+        is answered ``status`` without being handled, until :meth:`up`."""
+        self._outage = (status, hang)
+
+    def up(self) -> None:
+        """The outage is over: requests are handled again."""
+        self._outage = None
+
+    async def _refused_by_outage(self) -> int | None:
+        """The status to answer instead of handling a request, while the fake is down."""
+        outage = self._outage
+        if outage is None:
+            return None
+        status, hang = outage
+        if hang > 0:
+            await asyncio.sleep(hang)
+        return status
 
     @property
     def url(self) -> str:

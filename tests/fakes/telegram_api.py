@@ -849,6 +849,8 @@ class FakeTelegram(LocalServer):
                 pause = self._method_delays.get(method.lower(), self._delay)
             if pause > 0:
                 await asyncio.sleep(pause)
+            if (refusal := await self._refused_by_outage()) is not None:
+                raise TelegramApiError(refusal)
             with self._lock:
                 self._inject(method, params)
             if method == "getUpdates":

@@ -17,7 +17,9 @@ Served, with the real API's shapes (JSON bodies, status codes, error bodies):
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` → 200 / 404;
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` → a page (``To``,
   ``From``, ``PageSize``, ``Page``), newest first, as ``client.messages.list()``
-  reads it.
+  reads it;
+* ``GET  /2010-04-01/Accounts/{AccountSid}.json`` → the Account resource (its
+  ``status`` is :attr:`FakeTwilio.account_status`), as ``baraza doctor`` fetches it.
 
 Every request is checked for HTTP basic auth (account SID + auth token) first.
 Errors use Twilio's legacy error body ``{"code", "message", "more_info",
@@ -335,6 +337,7 @@ def _rfc2822(moment: datetime) -> str:
 
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
+_ACCOUNT = re.compile(rf"/{API_VERSION}/Accounts/([^/]+)\.json")
 _MESSAGES = re.compile(rf"/{API_VERSION}/Accounts/([^/]+)/Messages\.json")
 _MESSAGE = re.compile(rf"/{API_VERSION}/Accounts/([^/]+)/Messages/([^/]+)\.json")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -383,6 +386,7 @@ class FakeTwilio(LocalServer):
             self._templates: dict[str, str] = {}
             self._delay = 0.0
             self.window_errors = self._default_window_errors
+            self.account_status = "active"  # or "suspended", "closed"
             self.internal_errors: list[BaseException] = []
 
     def reset(self) -> None:
@@ -561,6 +565,8 @@ class FakeTwilio(LocalServer):
                 pause = self._delay
             if pause > 0:
                 await asyncio.sleep(pause)
+            if (refusal := await self._refused_by_outage()) is not None:
+                raise TwilioApiError(refusal, code=None)
             with self._lock:
                 status, body = self._route(request, path, params)
         except TwilioApiError as error:
@@ -580,10 +586,13 @@ class FakeTwilio(LocalServer):
         self._authenticate(request)
         many = _MESSAGES.fullmatch(path)
         one = _MESSAGE.fullmatch(path)
-        matched = many or one
+        account_path = _ACCOUNT.fullmatch(path)
+        matched = many or one or account_path
         account = matched.group(1) if matched else None
         if account != self.account_sid:
             raise TwilioApiError(404, NOT_FOUND, ERROR_MESSAGES[NOT_FOUND].format(path))
+        if account_path and request.method == "GET":
+            return 200, self._account()
         if many and request.method == "POST":
             return 201, self._create(params)
         if many and request.method == "GET":
@@ -608,6 +617,22 @@ class FakeTwilio(LocalServer):
                 detail="Your AccountSid or AuthToken was incorrect.",
                 headers={"WWW-Authenticate": 'Basic realm="Twilio API"'},
             )
+
+    def _account(self) -> JSONDict:
+        created = _rfc2822(datetime(2024, 1, 8, 9, 30, tzinfo=UTC))
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}"
+        return {
+            "sid": self.account_sid,
+            "owner_account_sid": self.account_sid,
+            "friendly_name": "Baraza test account",
+            "status": self.account_status,
+            "type": "Full",
+            "auth_token": self.auth_token,
+            "date_created": created,
+            "date_updated": created,
+            "uri": f"{base}.json",
+            "subresource_uris": {"messages": f"{base}/Messages.json"},
+        }
 
     def _inject(self, to: str | None) -> None:
         for fault in self._faults:

@@ -14,8 +14,8 @@ CODE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
 
 async def choose_english(person: Person) -> str:
     first = await person.send("ok")  # no telling which language: the menu
-    assert "Choose your language" in first and "Choisissez votre langue" in first
-    assert "1 English" in first and "2 Français" in first
+    assert "Choose your language" in first  # the other prompts as two SMS segments allow
+    assert "1 English" in first and "2 Français" in first and "4 العربية" in first
     return await person.send("1")
 
 

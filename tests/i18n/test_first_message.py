@@ -151,7 +151,8 @@ async def test_language_mid_report_asks_again_and_resumes_the_same_question(
     await phone.text("1")  # theft
     assert said("en", "report.ask_area").split("?")[0] in await phone.last()
     await phone.text("lingua")  # the Portuguese word, from an English conversation
-    assert said("pt", "language.prompt") in await phone.last()
+    menu = await phone.last()  # asked in the current language, each option in its own
+    assert said("en", "language.prompt") in menu and said("pt", "language.name") in menu
     await phone.text(str(LANGUAGES.index("pt") + 1))
     answer = await phone.last()
     assert said("pt", "language.changed") in answer

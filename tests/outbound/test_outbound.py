@@ -4,17 +4,36 @@ Twilio server."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from bot.broadcasts import BroadcastDraft, broadcast_progress, cancel_broadcast, create_broadcast
-from bot.campaigns import CampaignPlan, create_campaign, send_next_part_now
+from bot.campaigns import (
+    CampaignPlan,
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    send_next_part_now,
+)
 from bot.contacts import urn_hash
 from bot.dispatch_texts import format_when
 from bot.meetings import MeetingPlan, answer_counts, reschedule_meeting, schedule_meeting
-from bot.models import Area, Contact, Dispatch, Forum, Meeting, OutboxMessage, Topic
+from bot.models import (
+    Area,
+    Campaign,
+    Contact,
+    Dispatch,
+    Forum,
+    Meeting,
+    OutboxMessage,
+    Topic,
+    TopicSubscription,
+)
 from bot.models.base import utcnow
 from bot.urns import parse
 from tests.channels.test_twilio import Phone, World
@@ -104,26 +123,43 @@ async def test_a_stopped_member_is_skipped_and_counted(world: World) -> None:
     assert progress.skipped == {"contact stopped": 1} and progress.sent == 3
 
 
+@asynccontextmanager
+async def quiet_now(world: World, number: str) -> AsyncIterator[datetime]:
+    """Puts `number` in an area whose quiet hours began an hour ago; yields when they end."""
+    services = world.services
+    zone = ZoneInfo("Africa/Nairobi")
+    local = utcnow().astimezone(zone)
+    start, end = local - timedelta(hours=1), local + timedelta(hours=2)
+    async with services.sessions() as db, db.begin():
+        area = await db.scalar(select(Area).where(Area.key == "ke-kamukunji"))
+        assert area is not None
+        area.quiet_hours = f"{start:%H:%M}-{end:%H:%M}"
+        area.timezone = "Africa/Nairobi"
+        area_id = area.id
+    services.runtime.directories.invalidate()
+    try:
+        await set_contact(number, world, area_id=area_id)
+        yield end
+    finally:
+        async with services.sessions() as db, db.begin():
+            await db.execute(
+                update(Area).where(Area.key == "ke-kamukunji").values(quiet_hours=None)
+            )
+        services.runtime.directories.invalidate()
+
+
+def contact_of(number: str) -> Any:
+    return select(Contact.id).where(Contact.urn_hash == urn_hash(parse(f"tel:{number}")))
+
+
 async def test_quiet_hours_delay_a_broadcast_until_the_morning_but_not_an_urgent_one(
     world: World,
 ) -> None:
     """A member in an area whose quiet hours cover now gets it when they end; urgent
     news goes at once."""
     services = world.services
-    zone = ZoneInfo("Africa/Nairobi")
-    local = utcnow().astimezone(zone)
-    start, end = local - timedelta(hours=1), local + timedelta(hours=2)
-    window = f"{start:%H:%M}-{end:%H:%M}"
     quiet_number = next(iter(MEMBERS))
-    async with services.sessions() as db, db.begin():
-        area = await db.scalar(select(Area).where(Area.key == "ke-kamukunji"))
-        assert area is not None
-        area.quiet_hours = window
-        area_id = area.id
-        area.timezone = "Africa/Nairobi"
-    services.runtime.directories.invalidate()
-    try:
-        await set_contact(quiet_number, world, area_id=area_id)
+    async with quiet_now(world, quiet_number) as end:
         broadcast_id = await broadcast(world)
         dispatcher, sender = services.dispatcher(), services.sender()
         await dispatcher.tick()
@@ -137,27 +173,17 @@ async def test_quiet_hours_delay_a_broadcast_until_the_morning_but_not_an_urgent
                     OutboxMessage.dispatch_id.in_(
                         select(Dispatch.id).where(Dispatch.broadcast_id == broadcast_id)
                     ),
-                    OutboxMessage.contact_id.in_(
-                        select(Contact.id).where(
-                            Contact.urn_hash == urn_hash(parse(f"tel:{quiet_number}"))
-                        )
-                    ),
+                    OutboxMessage.contact_id.in_(contact_of(quiet_number)),
                 )
             )
         assert row is not None and row.status == "pending"
-        wakes = row.next_attempt_at.astimezone(zone)
+        wakes = row.next_attempt_at.astimezone(end.tzinfo)
         assert (wakes.hour, wakes.minute) == (end.hour, end.minute)
         # Urgent news does not wait for the morning.
         await broadcast(world, urgent=True, texts={"en": "Flooding: avoid the river road"})
         await dispatcher.tick()
         await sender.drain()
         assert any("Flooding" in body for body in world.fake.bodies(quiet_number))
-    finally:
-        async with services.sessions() as db, db.begin():
-            await db.execute(
-                update(Area).where(Area.key == "ke-kamukunji").values(quiet_hours=None)
-            )
-        services.runtime.directories.invalidate()
 
 
 async def test_cancelling_stops_what_is_not_yet_sent(world: World) -> None:
@@ -291,10 +317,44 @@ async def test_a_reminder_too_late_to_matter_is_skipped_and_counted(world: World
     assert all(world.fake.bodies(n) == [] for n in MEMBERS)
 
 
+async def start_campaign(
+    world: World, name: str, parts: list[dict[str, str]], followers: tuple[str, ...] = ()
+) -> int:
+    """A weekly campaign to the followers of Safety tips (adding `followers` to them)."""
+    services = world.services
+    async with services.sessions() as db, db.begin():
+        topic_id = await db.scalar(select(Topic.id).where(Topic.key == "safety-tips"))
+        assert topic_id is not None
+        for number in followers:
+            db.add(
+                TopicSubscription(topic_id=topic_id, contact_id=await db.scalar(contact_of(number)))
+            )
+        plan = CampaignPlan(
+            topic_id=topic_id,
+            name=name,
+            parts=parts,
+            fallback_language="en",
+            weekday=0,
+            minute_of_day=9 * 60,
+        )
+        directory = await services.runtime.directories.get(db)
+        campaign = await create_campaign(db, plan, directory=directory, staff_id=None)
+        return campaign.id
+
+
+async def send_next_part(world: World, campaign_id: int) -> None:
+    """ "Send the next part now", then everything the sender has."""
+    services = world.services
+    async with services.sessions() as db, db.begin():
+        row = await db.get(Campaign, campaign_id)
+        assert row is not None
+        await send_next_part_now(db, row, directory=await services.runtime.directories.get(db))
+    await world.deliver()
+
+
 async def test_a_campaign_delivers_its_series_in_order_from_where_each_person_joined(
     world: World,
 ) -> None:
-    services = world.services
     early, late = (Phone(world, number=n) for n in list(MEMBERS)[:2])
     for phone in (early, late):  # subscribe through the bot: menu, news, the topic
         phone.seen = len(world.fake.bodies(phone.number))
@@ -308,34 +368,11 @@ async def test_a_campaign_delivers_its_series_in_order_from_where_each_person_jo
     )
     await early.text(topic_number)
     assert "You will now get news from Safety tips" in await early.last()
-    async with services.sessions() as db, db.begin():
-        directory = await services.runtime.directories.get(db)
-        topic_id = await db.scalar(select(Topic.id).where(Topic.key == "safety-tips"))
-        assert topic_id is not None
-        campaign = await create_campaign(
-            db,
-            CampaignPlan(
-                topic_id=topic_id,
-                name="Rainy season",
-                parts=[{"en": f"Tip {n}: stay safe", "fr": f"Conseil {n}"} for n in (1, 2, 3)],
-                fallback_language="en",
-                weekday=0,
-                minute_of_day=9 * 60,
-            ),
-            directory=directory,
-            staff_id=None,
-        )
-        campaign_id = campaign.id
+    parts = [{"en": f"Tip {n}: stay safe", "fr": f"Conseil {n}"} for n in (1, 2, 3)]
+    campaign_id = await start_campaign(world, "Rainy season", parts)
 
     async def next_part() -> None:
-        async with services.sessions() as db, db.begin():
-            directory = await services.runtime.directories.get(db)
-            from bot.models import Campaign
-
-            row = await db.get(Campaign, campaign_id)
-            assert row is not None
-            await send_next_part_now(db, row, directory=directory)
-        await world.deliver()
+        await send_next_part(world, campaign_id)
 
     await next_part()
     for answer in ("menu", "6", topic_number):  # the second person joins after part 1
@@ -388,3 +425,48 @@ def test_format_when_is_localized() -> None:
         "Saturday, December 5, 2026, 2:00"
     )
     assert format_when(moment, "sw", "Africa/Nairobi") == "Jumamosi, 5 Desemba 2026 14:00"
+
+
+async def test_a_paused_campaign_holds_back_what_waits_and_resumes_where_each_person_was(
+    world: World,
+) -> None:
+    """Pausing stops the part still held for quiet hours; after resuming, that person
+    gets the part they missed, the others the next one."""
+    services = world.services
+    sleeper, *awake = list(MEMBERS)
+    parts = [{"en": f"Tip {n}: water points"} for n in (1, 2)]
+    campaign_id = await start_campaign(world, "Dry season", parts, followers=tuple(MEMBERS))
+
+    async def send_now() -> None:
+        await send_next_part(world, campaign_id)
+
+    def tips(number: str) -> list[str]:  # each framed by the topic's name in their language
+        return [f"Tip {b.split('Tip ')[1][0]}" for b in world.fake.bodies(number) if "Tip " in b]
+
+    async with quiet_now(world, sleeper):
+        await send_now()
+        assert tips(sleeper) == [] and all(tips(n) == ["Tip 1"] for n in awake)
+        async with services.sessions() as db, db.begin():
+            row = await db.get(Campaign, campaign_id)
+            assert row is not None
+            held_back = await pause_campaign(db, row)
+    assert held_back == 1
+    await world.deliver()  # the morning comes: nothing for the sleeper while paused
+    assert tips(sleeper) == []
+    async with services.sessions() as db:
+        reasons = (
+            await db.execute(
+                select(OutboxMessage.last_error).where(
+                    OutboxMessage.contact_id.in_(contact_of(sleeper)),
+                    OutboxMessage.status == "skipped",
+                )
+            )
+        ).scalars()
+        assert list(reasons) == ["campaign paused"]
+    async with services.sessions() as db, db.begin():
+        row = await db.get(Campaign, campaign_id)
+        assert row is not None
+        resume_campaign(row)
+    await send_now()
+    assert tips(sleeper) == ["Tip 1"]
+    assert all(tips(n) == ["Tip 1", "Tip 2"] for n in awake)

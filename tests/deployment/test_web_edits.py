@@ -1,0 +1,186 @@
+"""The deployment file and the staff pages agree: an import does not silently undo web
+edits, a dry run writes nothing, and an export re-imports to the same directory.
+
+Edits are made through the real staff API (a signed-in admin over ASGI); imports
+run through ``import_file`` on both databases and through the ``baraza`` command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.deployment import ImportConflicts, import_file
+from bot.deployment.exporter import export_deployment
+from bot.models import Category, Forum, StaffUser
+from bot.services import Services
+from bot.settings import generate_key
+from bot.staff import hash_password
+from tests.admin.conftest import PASSWORD, Staff, token_for
+from tests.support import DEMO, create_database, drop_database, open_services
+from tests.support import test_settings as make_settings
+from tests.test_app_and_cli import baraza, cli_env  # noqa: F401 (a fixture)
+
+ADMIN = "programme@baraza.example"
+
+
+@asynccontextmanager
+async def signed_in_admin(services: Services) -> AsyncIterator[Staff]:
+    """The demo's admin, signed in to the staff API of ``services``."""
+    async with services.sessions() as db, db.begin():
+        admin = await db.scalar(select(StaffUser).where(StaffUser.email == ADMIN))
+        assert admin is not None
+        admin.password_hash = hash_password(PASSWORD)
+    app = create_app(services.settings, workers=False)
+    app.state.services = services
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://baraza") as client:
+        yield Staff(client, await token_for(client, ADMIN))
+
+
+async def edit_on_the_web(admin: Staff) -> int:
+    """A forum renamed, a new category, a focal point moved to another forum and made
+    chair there; returns the moved person's id."""
+    renamed = await admin.patch(
+        "/api/v1/forums/eastleigh-cpf", json={"names": {"en": "Eastleigh Safety Forum"}}
+    )
+    assert renamed.status_code == 200, renamed.text
+    created = await admin.post(
+        "/api/v1/categories", json={"key": "noise", "names": {"en": "Noise at night"}}
+    )
+    assert created.status_code == 201, created.text
+    people = {p["email"]: p for p in (await admin.get("/api/v1/staff")).json()}
+    amina = people["amina@baraza.example"]
+    moved = await admin.patch(
+        f"/api/v1/staff/{amina['id']}", json={"forums": {"kakuma-cpf": "chair"}}
+    )
+    assert moved.status_code == 200 and moved.json()["forums"] == {"kakuma-cpf": "chair"}
+    return int(amina["id"])
+
+
+async def test_an_import_lists_the_web_edits_it_would_undo_and_writes_nothing(
+    blank_database: str, tmp_path: Path
+) -> None:
+    services = await open_services(make_settings(blank_database, tmp_path))
+    languages = set(services.runtime.catalogs.languages)
+    try:
+        async with signed_in_admin(services) as admin:
+            amina = await edit_on_the_web(admin)
+            untouched = await admin.patch(  # the file agrees: not a conflict, mark dropped
+                "/api/v1/categories/theft", json={"active": False}
+            )
+            assert untouched.status_code == 200
+            await admin.patch("/api/v1/categories/theft", json={"active": True})
+        async with services.sessions() as db:
+            with pytest.raises(ImportConflicts) as refused:
+                await import_file(db, DEMO, languages)
+            await db.rollback()
+        said = "\n".join(refused.value.conflicts)
+        assert len(refused.value.conflicts) == 3, said
+        assert "forum:eastleigh-cpf names: edited on the web" in said
+        assert "by programme@baraza.example" in said and "Eastleigh Safety Forum" in said
+        assert "category:noise created: edited on the web" in said and "deactivate" in said
+        assert "staff:amina@baraza.example memberships" in said
+        async with services.sessions() as db:  # nothing was written
+            forum = await db.scalar(select(Forum).where(Forum.key == "eastleigh-cpf"))
+            noise = await db.scalar(select(Category).where(Category.key == "noise"))
+            assert forum and forum.names == {"en": "Eastleigh Safety Forum"}
+            assert noise and noise.active
+        # A dry run with the overwrite says what it would do, and still writes nothing.
+        async with services.sessions() as db:
+            report = await import_file(db, DEMO, languages, overwrite_web_edits=True)
+            await db.rollback()
+        lines = "\n".join(report.lines(dry_run=True))
+        assert "would deactivate: category:noise" in lines
+        assert "forum:eastleigh-cpf (names" in lines
+        assert "would overwrite web edits: forum:eastleigh-cpf names" in lines
+        async with services.sessions() as db:
+            assert (await db.get(Forum, forum.id)).names == {"en": "Eastleigh Safety Forum"}  # type: ignore[union-attr]
+        # With the overwrite, the file wins and the marks go: the next import is quiet.
+        async with services.sessions() as db, db.begin():
+            await import_file(db, DEMO, languages, overwrite_web_edits=True)
+        async with services.sessions() as db, db.begin():
+            again = await import_file(db, DEMO, languages)
+            assert again.changes == 0 and not again.conflicts
+            forum = await db.scalar(select(Forum).where(Forum.key == "eastleigh-cpf"))
+            assert forum and forum.names["en"] != "Eastleigh Safety Forum"
+            assert forum.web_edits == {}
+            person = await db.get(StaffUser, amina)
+            assert person and "memberships" not in person.web_edits
+    finally:
+        await services.close()
+
+
+async def test_an_export_imports_back_to_the_same_directory(
+    backend: str, blank_database: str, tmp_path: Path
+) -> None:
+    key = generate_key()
+    first = await open_services(make_settings(blank_database, tmp_path, BARAZA_DATA_KEY=key))
+    second_url = await create_database(backend, tmp_path)
+    exported = tmp_path / "exported.yaml"
+    try:
+        async with signed_in_admin(first) as admin:
+            await edit_on_the_web(admin)
+            zone = await admin.patch(
+                "/api/v1/areas/ke-eastleigh",
+                json={"timezone": "Africa/Nairobi", "quiet_hours": "22:00-06:00"},
+            )
+            assert zone.status_code == 200 and zone.json()["quiet_hours"] == "22:00-06:00"
+        async with first.sessions() as db:
+            exported.write_text(await export_deployment(db), encoding="utf-8")
+        text = exported.read_text(encoding="utf-8")
+        assert "Eastleigh Safety Forum" in text and "noise" in text and "22:00-06:00" in text
+        # Into the same database: nothing to change, and no conflict (the file agrees now).
+        async with first.sessions() as db, db.begin():
+            same = await import_file(db, exported, set(first.runtime.catalogs.languages))
+            assert same.changes == 0 and not same.conflicts
+        await first.close()
+        # Into a fresh database: the same directory, as its own export shows.
+        second = await open_services(
+            make_settings(second_url, tmp_path, BARAZA_DATA_KEY=key), deployment=exported
+        )
+        try:
+            async with second.sessions() as db:
+                assert await export_deployment(db) == text
+        finally:
+            await second.close()
+    finally:
+        await drop_database(second_url)
+
+
+def test_the_command_stops_on_web_edits_and_dry_runs_write_nothing(
+    cli_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    baraza(cli_env, "import", str(DEMO))
+    settings = make_settings(cli_env["DATABASE_URL"], tmp_path,
+                             BARAZA_DATA_KEY=cli_env["BARAZA_DATA_KEY"])  # fmt: skip
+
+    async def edit() -> None:
+        services = await Services.open(settings)
+        try:
+            async with signed_in_admin(services) as admin:
+                await edit_on_the_web(admin)
+        finally:
+            await services.close()
+
+    asyncio.run(edit())
+    refused = baraza(cli_env, "import", str(DEMO), check=False)
+    assert refused.returncode == 2 and "nothing imported" in refused.stderr
+    assert "would undo 3 edit(s) made on the web" in refused.stderr
+    assert "--overwrite-web-edits" in refused.stderr
+    dry = baraza(cli_env, "import", "--dry-run", "--overwrite-web-edits", str(DEMO)).stdout
+    assert "dry run, nothing written" in dry and "would deactivate: category:noise" in dry
+    assert "would keep:" in dry and "would add: nothing" in dry
+    exported = baraza(cli_env, "export-deployment").stdout
+    assert "Eastleigh Safety Forum" in exported  # the dry run changed nothing
+    done = baraza(cli_env, "import", "--overwrite-web-edits", str(DEMO)).stdout
+    assert "deactivated: category:noise" in done
+    assert baraza(cli_env, "import", str(DEMO)).stdout.strip().endswith("no changes")
