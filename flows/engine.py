@@ -124,7 +124,7 @@ class Engine:
             flow_id, values = start
             fresh = SessionState(flow=flow_id, step=self.flows[flow_id].start)
             fresh.vars.update(values)
-            if state is None:  # a conversation begins with this flow (a discreet word)
+            if state is None:  # a conversation begins with this flow (a discreet word...)
                 await self._detect_language(turn, reply)
             state = await self._enter(fresh, turn, reply, flow_id, fresh.step)
         elif state is not None and self._quick_exit(turn, state):
