@@ -6,8 +6,9 @@ are first picked with ``FOR UPDATE SKIP LOCKED``, so processes claiming at once
 take different rows instead of queueing for the same ones. A claim not renewed
 for ``claim_timeout`` (the lease; renewed while its batch goes out) is taken to be
 from a process that died and is released. The worker claims a channel's next batch
-while one goes out, so a provider's rate is used without a gap between batches. Replies go before notifications before bulk; within a recipient, in
-order, across processes too. A provider that is down stops its channel behind an
+while one goes out, so a provider's rate is used without a gap between batches.
+Replies go before notifications before bulk; within a recipient, in order, across
+processes too. A provider that is down stops its channel behind an
 outage gate (``bot.outage``): its messages wait, uncounted, until it is back.
 No database session is held while a provider is called: a slow provider must
 not hold connections (or SQLite's write lock) away from the webhooks.

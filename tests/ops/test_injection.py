@@ -83,8 +83,7 @@ async def staff(services: Services) -> AsyncIterator[Admin]:
 
 
 async def report(person: Person, concern: str, place: str) -> str:
-    await person.send("hello")
-    await person.send("1")  # English
+    await person.send("hello")  # English, detected
     await person.send("1")  # report
     await person.send("1")  # theft
     await person.send(place)  # not a place: asked again, or offered a choice
@@ -166,8 +165,7 @@ async def test_hostile_names_in_a_deployment_file_are_just_names(
 async def test_a_ten_megabyte_message_is_refused_politely(person: Person) -> None:
     """Past the HTTP cap nothing this big arrives; through the pipeline itself (a
     provider's poller, the console) it is still just text that is too long."""
-    await person.send("hello")
-    await person.send("1")
+    await person.send("hello")  # English, detected
     await person.send("1")
     await person.send("1")
     await person.send("Eastleigh")
