@@ -47,15 +47,18 @@ async def changed(
     detail: str,
     action: str = "directory_change",
 ) -> None:
-    """Every process reloads its directory (the revision moves on), and the change is audited."""
-    await db.execute(update(Deployment).values(revision=Deployment.revision + 1))
-    await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
+    """Every process reloads its directory (the revision moves on), and the change is audited.
+    A new row is not flushed here: its clash with an existing key surfaces at the commit,
+    where ``commit_new`` answers 409."""
+    with db.no_autoflush:
+        await db.execute(update(Deployment).values(revision=Deployment.revision + 1))
+        await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
 
 
-async def commit_new(db: AsyncSession, what: str) -> None:
-    """Commit a created row; its unique key settles a clash: 409, not a 500."""
+async def flush_new(db: AsyncSession, what: str) -> None:
+    """Write a created row; its unique key settles a clash: 409, not a 500."""
     try:
-        await db.commit()
+        await db.flush()
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{what} with that key exists") from None
 
@@ -104,8 +107,9 @@ async def add_area(
                 aliases=[], timezone=body.timezone, quiet_hours=body.quiet_hours)  # fmt: skip
     mark(area, ["created"], scope.staff.email)
     db.add(area)
+    await flush_new(db, "an area")
     await changed(db, scope, client, f"area:{body.key}", "created")
-    await commit_new(db, "an area")
+    await db.commit()
     return AreaPublic(**body.model_dump())
 
 
@@ -168,10 +172,10 @@ async def add_point(
     point = model(key=body.key, names=body.names, active=body.active)
     mark(point, ["created"], scope.staff.email)
     db.add(point)
-    await db.flush()
+    await flush_new(db, f"a {kind[:-1]}")  # two admins at once: one of them gets the 409
     await _set_areas(db, kind, point.id, body.areas)
     await changed(db, scope, client, f"{kind[:-1]}:{body.key}", "created")
-    await commit_new(db, f"a {kind[:-1]}")
+    await db.commit()
     return next(p for p in await points(db, kind) if p.key == body.key)
 
 
@@ -221,8 +225,9 @@ async def add_category(
                         active=body.active, position=(position or 0) + 1)  # fmt: skip
     mark(category, ["created"], scope.staff.email)
     db.add(category)
+    await flush_new(db, "a category")
     await changed(db, scope, client, f"category:{body.key}", "created")
-    await commit_new(db, "a category")
+    await db.commit()
     return CategoryPublic(**body.model_dump())
 
 

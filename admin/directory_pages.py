@@ -93,7 +93,7 @@ def _form(
     key: str | None = None, error: str = "", done: str = "", status_code: int = 200,
 ) -> Response:  # fmt: skip
     return render(
-        request, f"directory_{kind}.html", scope, status_code=status_code,
+        request, f"directory_{_template(kind)}.html", scope, status_code=status_code,
         kind=kind, key=key, v=values, c=choices, roles=ROLES, error=error, done=done,
     )  # fmt: skip
 
@@ -105,7 +105,7 @@ async def new_form(
     if kind not in KINDS or not scope.is_admin:
         return refused(request, scope, HTTPException(404 if kind not in KINDS else 403))
     blank: dict[str, Any] = {"names": {}, "areas": [], "active": True, "forums": {}, "units": {}}
-    return _form(request, scope, _template(kind), await _choices(db, services), blank)
+    return _form(request, scope, kind, await _choices(db, services), blank)
 
 
 @router.get("/{kind}/{key}", response_class=HTMLResponse)
@@ -120,7 +120,7 @@ async def edit_form(
     except HTTPException as exc:
         return refused(request, scope, exc)
     choices = await _choices(db, services)
-    return _form(request, scope, _template(kind), choices, current.model_dump(), key=key, done=done)
+    return _form(request, scope, kind, choices, current.model_dump(), key=key, done=done)
 
 
 def _template(kind: str) -> str:
@@ -220,7 +220,7 @@ async def save(
             return refused(request, scope, exc)
         await db.rollback()  # whatever was half done; the page still names its reader
         await db.refresh(scope.staff)
-        return _form(request, scope, _template(kind), choices, {**values, "password": ""},
+        return _form(request, scope, kind, choices, {**values, "password": ""},
                      key=None if new else key, error=str(exc.detail),
                      status_code=exc.status_code)  # fmt: skip
     return back(f"/admin/directory/{kind}/{saved}", done="Created." if new else "Saved.")

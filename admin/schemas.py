@@ -114,14 +114,24 @@ class Problem(BaseModel):
     detail: str
 
 
+class Unprocessable(BaseModel):
+    """A body that does not fit: field by field (a list, as FastAPI validates), or one
+    sentence when it names something that does not exist (an unknown area key)."""
+
+    detail: str | list[dict[str, Any]]
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The refusals a route may answer, for the OpenAPI document (``responses=``)."""
     said = {
         401: "Not signed in", 403: "Your role may not do this (or the CSRF token is wrong)",
         404: "Not found, or outside your forums and units", 409: "Clashes with what exists",
-        422: "The body does not fit: unknown key, bad value",
+        422: "The body does not fit, or names something unknown",
     }  # fmt: skip
-    return {code: {"model": Problem, "description": said[code]} for code in codes}
+    return {
+        code: {"model": Unprocessable if code == 422 else Problem, "description": said[code]}
+        for code in codes
+    }
 
 
 Names = dict[Language, Annotated[str, Field(min_length=1, max_length=200)]]

@@ -7,20 +7,28 @@ loading cases into Python.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Float
+from sqlalchemy import Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+EPOCH_MONDAY = date(1970, 1, 5)  # weeks are counted from this Monday, 00:00 UTC
 
-class week_start(FunctionElement[date]):
-    """The Monday (UTC) of a moment's week, as a date."""
 
-    type = Date()
+class week_number(FunctionElement[int]):
+    """Whole weeks from ``EPOCH_MONDAY`` to a moment: weeks start on Monday 00:00 UTC.
+    Plain arithmetic on each database's day count, the cheapest per row."""
+
+    type = Integer()
     inherit_cache = True
-    name = "week_start"
+    name = "week_number"
+
+
+def monday(week: int) -> date:
+    """The Monday a ``week_number`` starts on."""
+    return EPOCH_MONDAY + timedelta(weeks=week)
 
 
 class hours_between(FunctionElement[float]):
@@ -35,15 +43,18 @@ def _args(element: Any, compiler: Any, **kw: Any) -> list[str]:
     return [compiler.process(arg, **kw) for arg in element.clauses]
 
 
-@compiles(week_start, "sqlite")
-def _week_sqlite(element: week_start, compiler: Any, **kw: Any) -> str:
-    # Back six days, then on to the next Monday (or stay on it): this week's Monday.
-    return "date({}, '-6 days', 'weekday 1')".format(*_args(element, compiler, **kw))
+@compiles(week_number, "sqlite")
+def _week_sqlite(element: week_number, compiler: Any, **kw: Any) -> str:
+    # julianday('1970-01-05') is 2440591.5; a cast truncates, and every moment is later.
+    return "CAST((julianday({}) - 2440591.5) / 7 AS INTEGER)".format(
+        *_args(element, compiler, **kw)
+    )
 
 
-@compiles(week_start, "postgresql")
-def _week_postgresql(element: week_start, compiler: Any, **kw: Any) -> str:
-    return "CAST(date_trunc('week', timezone('UTC', {})) AS DATE)".format(
+@compiles(week_number, "postgresql")
+def _week_postgresql(element: week_number, compiler: Any, **kw: Any) -> str:
+    # 1970-01-05 is 4 days (345,600 s) after the Unix epoch; a week is 604,800 s.
+    return "CAST(FLOOR((EXTRACT(EPOCH FROM {}) - 345600) / 604800) AS INTEGER)".format(
         *_args(element, compiler, **kw)
     )
 

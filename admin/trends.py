@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.scope import Scope
-from admin.sql_time import hours_between, week_start
+from admin.sql_time import hours_between, monday, week_number
+from bot.cases import STATUSES
 from bot.directory import Directory
 from bot.models import Case, Contact, InboundReceipt, OutboxMessage, ProtectionCount
 from bot.models.base import utcnow
@@ -48,11 +49,11 @@ class Trends:
     protection: dict[str, dict[str, int]] | None = None
 
 
-async def _median_hours(db: AsyncSession, condition: Any, later: Any) -> float | None:
-    """The median of ``later - created_at`` in hours, found by the database: count, then
-    read the one or two middle values in order (SQLite has no percentile function)."""
+async def _median_hours(db: AsyncSession, condition: Any, later: Any, n: int) -> float | None:
+    """The median of ``later - created_at`` in hours over the ``n`` cases that have
+    ``later``, found by the database: the one or two middle values in order (SQLite
+    has no percentile function)."""
     present = and_(condition, later.is_not(None))
-    n = int(await db.scalar(select(func.count()).select_from(Case).where(present)) or 0)
     if n == 0:
         return None
     span = hours_between(later, Case.created_at)
@@ -85,33 +86,49 @@ async def trends(
         return select(*columns, func.count()).where(condition).group_by(*columns)
 
     by_category: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(weeks, 0))
-    week = week_start(Case.created_at)
-    for category_id, monday, n in (await db.execute(counted(Case.category_id, week))).all():
+    week = week_number(Case.created_at)
+    for category_id, number, n in (await db.execute(counted(Case.category_id, week))).all():
         category = directory.categories_by_id.get(category_id)
         name = directory.localized(category.names, language) if category else "?"
-        if week_of(monday) in by_category[name]:
-            by_category[name][week_of(monday)] += n
+        if monday(number).isoformat() in by_category[name]:
+            by_category[name][monday(number).isoformat()] += n
     by_area: Counter[str] = Counter()
     for area_id, n in (await db.execute(counted(Case.area_id))).all():
         area = directory.area_label(area_id, language) if area_id in directory.areas else "—"
         by_area[area] += n
-    by_status = {status: n for status, n in (await db.execute(counted(Case.status))).all()}
-    rated = counted(Case.satisfaction).where(Case.satisfaction > 0)
-    scores: dict[int, int] = {score: n for score, n in (await db.execute(rated)).all()}
+    # Statuses, scores and how many were acknowledged and resolved: one pass, summed.
+    tallies = {
+        **{f"status:{s}": Case.status == s for s in STATUSES},
+        **{f"score:{k}": Case.satisfaction == k for k in range(1, 6)},
+        "acknowledged": Case.acknowledged_at.is_not(None),
+        "resolved": Case.resolved_at.is_not(None),
+    }
+    summed = (
+        await db.execute(
+            select(
+                *(func.coalesce(func.sum(case((t, 1), else_=0)), 0) for t in tallies.values())
+            ).where(condition)
+        )
+    ).one()
+    tally = dict(zip(tallies, (int(n) for n in summed), strict=True))
+    by_status = {s: tally[f"status:{s}"] for s in STATUSES if tally[f"status:{s}"]}
+    scores = {k: tally[f"score:{k}"] for k in range(1, 6)}
     answers = sum(scores.values())
     result = Trends(
         weeks=weeks,
         by_category=dict(by_category),
         by_area=dict(by_area.most_common(15)),
         by_status=by_status,
-        hours_to_acknowledge=await _median_hours(db, condition, Case.acknowledged_at),
-        hours_to_resolve=await _median_hours(db, condition, Case.resolved_at),
+        hours_to_acknowledge=await _median_hours(
+            db, condition, Case.acknowledged_at, tally["acknowledged"]
+        ),
+        hours_to_resolve=await _median_hours(db, condition, Case.resolved_at, tally["resolved"]),
         satisfaction={
             "answers": answers,
             "average": (
                 round(sum(k * n for k, n in scores.items()) / answers, 2) if answers else None
             ),
-            "distribution": {str(k): scores.get(k, 0) for k in range(1, 6)},
+            "distribution": {str(k): scores[k] for k in range(1, 6)},
         },
     )
     if visible is None:  # programme-wide figures: admins and viewers
@@ -124,13 +141,13 @@ async def trends(
 
 async def _opt_outs(db: AsyncSession, since: datetime, weeks: list[str]) -> dict[str, int]:
     counts = dict.fromkeys(weeks, 0)
-    monday = week_start(Contact.opted_out_at)
+    week = week_number(Contact.opted_out_at)
     rows = await db.execute(
-        select(monday, func.count()).where(Contact.opted_out_at >= since).group_by(monday)
+        select(week, func.count()).where(Contact.opted_out_at >= since).group_by(week)
     )
-    for day, n in rows.all():
-        if week_of(day) in counts:
-            counts[week_of(day)] += n
+    for number, n in rows.all():
+        if monday(number).isoformat() in counts:
+            counts[monday(number).isoformat()] += n
     return counts
 
 

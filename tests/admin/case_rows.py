@@ -44,8 +44,10 @@ async def add_cases(db: AsyncSession, rows: list[dict[str, Any]], batch: int = 5
         await db.execute(insert(table(Case)), rows[start : start + batch])
 
 
-async def random_cases(db: AsyncSession, count: int, now: datetime, seed: int = 7) -> None:
-    """``count`` concerns over the last 16 weeks across the directory's forums, areas and
+async def random_cases(
+    db: AsyncSession, count: int, now: datetime, *, weeks: int = 16, seed: int = 7
+) -> None:
+    """``count`` concerns over the last ``weeks`` across the directory's forums, areas and
     categories; most acknowledged, many resolved, some rated."""
     rng = random.Random(seed)
     categories = list(await db.scalars(select(Category.id).where(Category.routes_to == "forum")))
@@ -53,7 +55,7 @@ async def random_cases(db: AsyncSession, count: int, now: datetime, seed: int = 
     areas = list(await db.scalars(select(Area.id)))
     rows = []
     for n in range(count):
-        created = now - timedelta(seconds=rng.randrange(16 * 7 * 86400))
+        created = now - timedelta(seconds=rng.randrange(weeks * 7 * 86400))
         acked = created + timedelta(hours=rng.uniform(0.1, 72)) if rng.random() < 0.8 else None
         resolved = (
             acked + timedelta(hours=rng.uniform(1, 300)) if acked and rng.random() < 0.5 else None

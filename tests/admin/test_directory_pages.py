@@ -59,6 +59,7 @@ async def test_an_admin_adds_and_edits_an_area_a_forum_and_a_category(
     assert again.status_code == 409 and "exists" in again.text
     page = await admin.get(f"/admin/directory/forums/{forum}")
     assert 'value="Ward Nine Forum"' in page.text and f'value="{area}" checked' in page.text
+    assert f'action="/admin/directory/forums/{forum}"' in page.text  # posts back here
     edited = await admin.post(f"/admin/directory/forums/{forum}", {
         "name_en": "Ward Nine Policing Forum", "name_fr": "Forum du quartier neuf",
         "areas": [area],  # "active" unticked: deactivated

@@ -69,9 +69,8 @@ def report(browser: Browser, server: Server) -> Iterator[Report]:
         sign_in(page, FOCAL_POINT_EMAIL, server.focal_point_password)
         page.goto("/admin/simulator")
         page.locator("#channel").select_option("telegram")
-        transcript = [_type(page, "hello")]
+        transcript = [_type(page, "hello")]  # English, detected: no language menu
         for step in (
-            lambda: _choose(page, "English"),
             lambda: _choose(page, "Report a concern"),
             lambda: _choose(page, "Theft, burglary or robbery"),
             lambda: _type(page, "Eastleigh"),
@@ -102,8 +101,8 @@ def test_sign_in_refuses_a_wrong_password_then_opens_the_inbox(page: Page, serve
 
 
 def test_a_whole_report_on_telegram_in_the_simulator(report: Report) -> None:
+    assert "I will answer in English" in report.transcript[0]  # "hello": detected
     prompts = (
-        "Choose your language:",
         "What would you like to do?",
         "What is your concern about?",
         "Where did it happen?",
@@ -243,3 +242,71 @@ def test_a_case_form_without_the_csrf_token_is_refused(
     expect(page.locator("ul.timeline li.note")).to_contain_text("checked")
     expect(page.locator("ul.timeline")).not_to_contain_text("forged note")
     screenshot(page, "csrf")
+
+
+def test_an_admin_renames_a_forum_and_widens_its_area(page: Page, server: Server) -> None:
+    sign_in(page, ADMIN_EMAIL, server.admin_password)
+    page.get_by_role("link", name="Directory").click()
+    forums = page.locator("#forums")
+    forums.locator("li").filter(has_text="kakuma-cpf").get_by_role("link", name="edit").click()
+    expect(page).to_have_url(re.compile(r"/admin/directory/forums/kakuma-cpf$"))
+    form = page.locator("form#point")
+    form.get_by_label("English").fill("Kakuma Community Safety Forum")
+    form.locator("input[name=areas][value=ke-eastleigh]").check()
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("p.done")).to_have_text("Saved.")
+    expect(form.get_by_label("English")).to_have_value("Kakuma Community Safety Forum")
+    expect(form.locator("input[name=areas][value=ke-eastleigh]")).to_be_checked()
+    screenshot(page, "directory-forum")
+    page.get_by_role("link", name="← Directory").click()
+    expect(forums).to_contain_text("Kakuma Community Safety Forum")
+    screenshot(page, "directory")
+
+
+def test_an_admin_makes_a_staff_account_then_deactivates_it(
+    browser: Browser, page: Page, server: Server
+) -> None:
+    sign_in(page, ADMIN_EMAIL, server.admin_password)
+    page.goto("/admin/directory/staff/new")
+    form = page.locator("form#staff")
+    form.get_by_label(re.compile("^Email")).fill("halima@baraza.example")
+    form.get_by_label("Name", exact=True).fill("Halima Noor")
+    form.get_by_label("Role", exact=True).select_option("focal_point")
+    form.get_by_label("role in kakuma-cpf").select_option("focal_point")
+    form.get_by_label("Password", exact=True).fill("halima-pass-2207")
+    form.get_by_role("button", name="Add the account").click()
+    expect(page.locator("p.done")).to_have_text("Created.")
+    expect(form.get_by_label("role in kakuma-cpf")).to_have_value("focal_point")
+    screenshot(page, "directory-staff")
+
+    other = browser.new_context(base_url=server.base_url)
+    halima = other.new_page()
+    try:
+        sign_in(halima, "halima@baraza.example", "halima-pass-2207")
+        expect(halima.locator("header .who")).to_have_text("Halima Noor · focal point")
+        # The admin deactivates the account: her open session ends at once.
+        form.locator("input[name=active]").uncheck()
+        form.get_by_role("button", name="Save").click()
+        expect(page.locator("p.done")).to_have_text("Saved.")
+        halima.reload()
+        expect(halima).to_have_url(re.compile(r"/admin/login"))
+        sign_in(halima, "halima@baraza.example", "halima-pass-2207")
+        expect(halima.locator("p.error")).to_have_text("Wrong email or password.")
+    finally:
+        other.close()
+    page.goto("/admin/directory")
+    expect(page.locator("table#staff tr").filter(has_text="halima@baraza.example")).to_contain_text(
+        "focal point of kakuma-cpf"
+    )
+
+
+def test_a_case_is_assigned_from_its_page(page: Page, server: Server, report: Report) -> None:
+    sign_in(page, FOCAL_POINT_EMAIL, server.focal_point_password)
+    page.goto(f"/admin/cases/{report.code}")
+    form = page.locator("form#assign")
+    form.get_by_label("assignee").select_option(label="Peter Mwangi (forum chair)")
+    form.get_by_role("button", name="Assign").click()
+    expect(page.locator("p.done")).to_have_text("Assigned to Peter Mwangi.")
+    expect(page.locator(".card").first).to_contain_text("Assigned to Peter Mwangi.")
+    expect(page.locator("ul.timeline li.event").last).to_contain_text("assigned to Peter Mwangi")
+    screenshot(page, "case-assigned")

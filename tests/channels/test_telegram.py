@@ -346,7 +346,7 @@ async def test_menus_are_inline_keyboards_in_the_contact_s_language(world: World
 
 async def test_typed_answers_work_beside_the_buttons(world: World) -> None:
     user = TelegramUser(world)
-    await user.say("hello")
+    await user.say("ok")  # no telling which language: the menu
     await user.replies()
     await user.say("1")  # English, typed
     await user.replies()
@@ -392,6 +392,24 @@ async def test_a_shared_location_answers_where(world: World) -> None:
     await user.replies()
     await user.send_fixture("location")  # -1.2757, 36.8510: Eastleigh
     assert "what happened" in await user.texts()
+
+
+async def test_slash_language_mid_report_asks_again_and_resumes_the_question(
+    world: World,
+) -> None:
+    user = TelegramUser(world)
+    await user.say("/start")
+    await user.press("en")
+    await user.press("report")
+    await user.press("theft")
+    assert "Where did it happen" in await user.texts()
+    await user.say("/language")
+    assert "Français" in buttons((await user.replies())[-1])
+    await user.press("fr")
+    answer = await user.texts()
+    assert "Je vous répondrai dans cette langue" in answer and "Où cela s'est-il passé" in answer
+    await user.say("Eastleigh")
+    assert "Dites-nous" in await user.texts()  # the report goes on, in French
 
 
 async def test_commands_work_at_every_step(world: World) -> None:
