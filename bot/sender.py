@@ -127,6 +127,8 @@ class Sender:
         self.rates = dict(rates or {})
         self.gates = {name: OutageGate(longest_probe=longest_probe) for name in self.channels}
         self._wakes: dict[str, asyncio.Event] = {}
+        # Rows retried after a failure to reach the provider, until it is known down.
+        self._backing_off: dict[str, set[int]] = {}
         self._soonest = 1.0
 
     def batch_for(self, channel: str) -> int:
@@ -385,10 +387,14 @@ class Sender:
         try:
             result = await self._deliver(channel, job)
         except ConnectionFailed as exc:
+            was_down = gate.down
             if gate.failed():  # an outage, not this message's fault: not an attempt
                 self._soonest = min(self._soonest, max(0.01, gate.wait()))
                 await self._record(job.row_id, job.attempts, "pending", f"provider down: {exc}")
+                if not was_down:
+                    await self._back_in_line(job.channel)
                 return "held"
+            self._backing_off.setdefault(job.channel, set()).add(job.row_id)
             return await self._fail_or_retry(
                 job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
             )
@@ -422,6 +428,7 @@ class Sender:
             gate.released()
             raise
         gate.succeeded()
+        self._backing_off.pop(job.channel, None)  # it is up: their backoff stands
         await self._record(
             job.row_id,
             attempts,
@@ -432,6 +439,19 @@ class Sender:
             scrub=job.envelope.kind in FORGET_ONCE_SENT,
         )
         return "done"
+
+    async def _back_in_line(self, channel: str) -> None:
+        """The provider is down: the messages whose failures told us so go back to their
+        place in the queue (due now, behind the gate) instead of waiting out a backoff
+        and going after younger ones when it is back."""
+        ids = self._backing_off.pop(channel, set())
+        if ids:
+            async with self.sessions() as db, db.begin():
+                await db.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                    .values(next_attempt_at=utcnow())
+                )
 
     @staticmethod
     async def _deliver(channel: Channel, job: _Job) -> SendResult:
