@@ -395,9 +395,12 @@ class Sender:
                     await self._back_in_line(job.channel)
                 return "held"
             self._backing_off.setdefault(job.channel, set()).add(job.row_id)
-            return await self._fail_or_retry(
+            outcome = await self._fail_or_retry(
                 job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
             )
+            if gate.down:  # found down while this was recorded: back in line too
+                await self._due_now({job.row_id})
+            return outcome
         except ContactStopped as exc:
             gate.succeeded()
             await self._record(job.row_id, attempts, "failed", f"contact stopped: {exc}")
@@ -444,7 +447,9 @@ class Sender:
         """The provider is down: the messages whose failures told us so go back to their
         place in the queue (due now, behind the gate) instead of waiting out a backoff
         and going after younger ones when it is back."""
-        ids = self._backing_off.pop(channel, set())
+        await self._due_now(self._backing_off.pop(channel, set()))
+
+    async def _due_now(self, ids: set[int]) -> None:
         if ids:
             async with self.sessions() as db, db.begin():
                 await db.execute(

