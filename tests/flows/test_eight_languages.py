@@ -1,6 +1,7 @@
 """A report and a protection request end to end in each of the eight languages of the demo,
-the language detected from a greeting: every reply in that language (the catalog's own
-words for each step), the case created, routed, and kept in the person's language."""
+the language chosen from the menu of languages (the report) or detected from a greeting
+and saved (the protection request): every reply in that language (the catalog's own words
+for each step), the case created, routed, and kept in the person's language."""
 
 from __future__ import annotations
 
