@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import select, text, update
 
 from bot.models import AuditEntry, OutboxMessage, StaffUser
@@ -14,7 +15,7 @@ from bot.services import Services
 from bot.staff import hash_password
 from tests.admin.conftest import PASSWORD, Staff, audit_actions, last_audit_id
 from tests.flows.test_protection import NARRATIVE, answer_all, enter
-from tests.support import Person
+from tests.support import DEMO, Person
 
 CODE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
 
@@ -355,17 +356,15 @@ async def test_directory_edits_are_admin_only_and_audited(
         ]
         units = {u["key"]: u for u in (await admin.get("/api/v1/units")).json()}
         assert "ke-nairobi" in units["nairobi-gbv"]["areas"]
-    finally:
-        await admin.patch(
-            "/api/v1/categories/theft",
-            json={
-                "names": {
-                    "en": "Theft, burglary or robbery",
-                    "fr": "Vol, cambriolage ou braquage",
-                    "pt": "Roubo, furto ou assalto",
-                }
-            },
-        )
+    finally:  # as the deployment file has it, so that a later import finds no web edit
+        demo = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+        theft = next(c for c in demo["categories"] if c["key"] == "theft")
+        await admin.patch("/api/v1/categories/theft", json={"names": theft["names"]})
+        people = {p["email"]: p["id"] for p in (await admin.get("/api/v1/staff")).json()}
+        if "new.officer@baraza.example" in people:
+            await admin.patch(
+                f"/api/v1/staff/{people['new.officer@baraza.example']}", json={"units": {}}
+            )
 
 
 async def test_the_simulator_talks_like_each_channel(staff: dict[str, Staff]) -> None:
