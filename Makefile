@@ -36,8 +36,9 @@ lint: $(STAMP)
 
 ## bench: engine steps per second, webhook throughput and latency, SMS segments per report,
 ##        outbound materialization, send rate and reminder lateness, the load on
-##        PostgreSQL with 1, 2 and 4 processes (rate, scaling, latency, memory), and the
-##        dashboard at 100,000 cases
+##        PostgreSQL with 1, 2 and 4 processes (rate, scaling, latency, memory), the
+##        dashboard at 100,000 cases, and language detection (accuracy per language
+##        beside plain langdetect, time)
 bench: $(STAMP) $(MO)
 	@if command -v taskset >/dev/null; then taskset -c 0 $(BIN)/python bench/engine_bench.py; \
 	else $(BIN)/python bench/engine_bench.py; fi
@@ -46,15 +47,18 @@ bench: $(STAMP) $(MO)
 	$(BIN)/python bench/outbound_bench.py
 	$(BIN)/python bench/load_bench.py
 	$(BIN)/python bench/stats_bench.py
+	$(BIN)/python bench/detect_bench.py
 
 ## soak: the long runs: three processes on one database, a two-minute provider outage,
-##       SIGKILL twice under inbound load (BARAZA_SOAK_OUTAGE_SECONDS to change the outage)
+##       SIGKILL twice under inbound load (BARAZA_SOAK_OUTAGE_SECONDS to change the outage);
+##       the property-based tests with 2,000 examples each (hypothesis profile "soak")
 soak: $(STAMP) $(MO)
 	BARAZA_SOAK=1 $(BIN)/pytest tests/scale -s
+	$(BIN)/pytest --hypothesis-profile=soak tests/ops/test_parsers_properties.py tests/ops/test_engine_properties.py
 
 ## i18n: extract message ids from code and flows, update every catalog, compile
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k msg --no-location --sort-output -o locales/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k msg -k msg_plural:1,2 --no-location --sort-output -o locales/messages.pot .
 	$(BIN)/pybabel update -d locales -D messages -i locales/messages.pot --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d locales -D messages --statistics
 

@@ -47,9 +47,12 @@ async def changed(
     detail: str,
     action: str = "directory_change",
 ) -> None:
-    """Every process reloads its directory (the revision moves on), and the change is audited."""
-    await db.execute(update(Deployment).values(revision=Deployment.revision + 1))
-    await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
+    """Every process reloads its directory (the revision moves on), and the change is audited.
+    A new row is not flushed here: its clash with an existing key surfaces at the commit,
+    where ``commit_new`` answers 409."""
+    with db.no_autoflush:
+        await db.execute(update(Deployment).values(revision=Deployment.revision + 1))
+        await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
 
 
 async def flush_new(db: AsyncSession, what: str) -> None:

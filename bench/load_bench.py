@@ -111,12 +111,10 @@ async def one_setting(
         "PUBLIC_BASE_URL": "https://bot.example.org",
         "BARAZA_QUIET_HOURS": "00:00-00:00",
     }
-    servers = await asyncio.gather(
-        *(
-            asyncio.to_thread(Served.start, env, tmp / f"load-{processes}-{n}.log")
-            for n in range(processes)
-        )
-    )
+    servers = [  # one after the other: starting at once on a busy machine takes minutes
+        await asyncio.to_thread(Served.start, env, tmp / f"load-{processes}-{n}.log", None, 120)
+        for n in range(processes)
+    ]
     ports = [int(server.base_url.rsplit(":", 1)[1]) for server in servers]
     try:
         statuses: Counter[int] = Counter()

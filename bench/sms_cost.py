@@ -2,7 +2,7 @@
 person on a pay-per-message phone, and the programme's budget, pay for one concern.
 
 Each language walks one complete report conversation over SMS through the real
-pipeline (language menu, main menu, category, place, description, anonymity,
+pipeline (main menu after the detected greeting, category, place, description, anonymity,
 confirmation, reference code). Every reply the bot queued is rendered exactly as
 the SMS channel sends it (numbered menus, optional GSM-7 transliteration) and
 counted as the network counts it (GSM-7 160/153, UCS-2 70/67). The person's own
@@ -35,40 +35,39 @@ from bot.urns import parse  # noqa: E402
 from channels.sms_segments import count_segments  # noqa: E402
 from channels.twilio import TwilioChannel, TwilioConfig  # noqa: E402
 
-# What a person types, from the first word to "yes"; the second answer picks the
-# language from the menu (1 English, 2 Français, 3 Português, 4 العربية, 5 کوردی سۆرانی,
-# 6 Soomaali, 7 Kiswahili, 8 Hausa).
+# What a person types, from the first word to "yes"; the greeting's language is
+# detected (bot/i18n/detect.py), so nobody here sees the language menu.
 SCRIPTS = {
     "en": (
-        "Hello", "1", "1", "1", "Eastleigh",
+        "Hello", "1", "1", "Eastleigh",
         "Two shops on First Avenue were broken into last night.", "1", "yes",
     ),
     "fr": (
-        "Bonjour", "2", "1", "1", "Gamkalé",
+        "Bonjour", "1", "1", "Gamkalé",
         "Deux boutiques ont été cambriolées hier soir près du marché.", "1", "oui",
     ),
     "pt": (
-        "Olá", "3", "1", "1", "Natite",
+        "Olá", "1", "1", "Natite",
         "Assaltaram duas bancas no mercado ontem à noite.", "1", "sim",
     ),
     "ar": (
-        "مرحبا", "4", "1", "1", "Kakuma",
+        "مرحبا", "1", "1", "Kakuma",
         "سرقوا متجرين في السوق الليلة الماضية.", "1", "نعم",
     ),
     "ckb": (
-        "سڵاو", "5", "1", "1", "Kakuma",
+        "سڵاو", "1", "1", "Kakuma",
         "دوێنێ شەو دوو دوکانیان لە بازاڕ دزی.", "1", "بەڵێ",
     ),
     "so": (
-        "Nabad", "6", "1", "1", "Eastleigh",
+        "Nabad", "1", "1", "Eastleigh",
         "Xalay laba dukaan oo suuqa ku yaal ayaa la jabsaday.", "1", "haa",
     ),
     "sw": (
-        "Habari", "7", "1", "1", "Pumwani",
+        "Habari", "1", "1", "Pumwani",
         "Maduka mawili sokoni yalivunjwa usiku wa jana.", "1", "ndiyo",
     ),
     "ha": (
-        "Sannu", "8", "1", "1", "Gamkale",
+        "Sannu", "1", "1", "Gamkale",
         "An fasa shaguna biyu a kasuwa jiya da dare.", "1", "to",
     ),
 }  # fmt: skip
@@ -81,7 +80,9 @@ SCRIPTS = {
 # whose accented menu goes as UCS-2 (67 characters a segment).
 # Eight languages (issue 8): the language menu keeps to two segments (its prompt is cut
 # to what fits, bot.i18n.language_menu), so en, fr and pt keep their budgets.
-BUDGET = {"en": 12, "fr": 13, "pt": 18, "ar": 17, "ckb": 20, "so": 12, "sw": 12, "ha": 19}
+# The greeting's language detected (issue 8): no language menu, a one-line hint
+# instead, two segments fewer in every language.
+BUDGET = {"en": 10, "fr": 11, "pt": 16, "ar": 15, "ckb": 18, "so": 10, "sw": 10, "ha": 17}
 
 
 async def conversation(language: str, services_key: str, tmp: Path) -> list[OutboundMessage]:

@@ -127,6 +127,10 @@ class Connection:
         ).encode()
         self.writer.write(head + body)
         status_line = await self.reader.readline()
+        if not status_line:  # the server closed it while idle (keep-alive timeout): again
+            self.writer.close()
+            self.writer = None
+            return await self.post(body)
         status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):

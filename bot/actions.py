@@ -48,6 +48,8 @@ async def set_language(ctx: ActionContext) -> ActionResult:
     if language not in ctx.directory.languages:
         language = ctx.directory.default_language
     ctx.contact.language = language
+    # Chosen from the menu, unless the engine passes what it guessed from a message.
+    ctx.contact.language_detected = bool(ctx.vars.get("detected"))
     return ActionResult(language=language)
 
 

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -74,4 +75,25 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     for kind in (DBAPIError, PoolTimeout, OSError, TimeoutError):
         app.add_exception_handler(kind, database_away)
 
+    app.openapi = _documented_refusals(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def _documented_refusals(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """A 422 is FastAPI's list of invalid fields, or one of our sentences ("choose a
+    forum"): say so in the OpenAPI document, so that clients (and schemathesis) read
+    both as documented."""
+
+    def patched() -> dict[str, Any]:
+        schema = openapi()
+        found = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if found and "anyOf" not in found["properties"]["detail"]:
+            fields = found["properties"]["detail"]
+            found["properties"]["detail"] = {
+                "title": "Detail",
+                "anyOf": [fields, {"type": "string"}],
+                "description": "the invalid fields, or a sentence saying what to change",
+            }
+        return schema
+
+    return patched

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, generate_key, get_settings
+from bot.settings import Settings, SettingsError, describe_invalid, generate_key, get_settings
 
 
 def _settings() -> Settings:
@@ -23,10 +23,7 @@ def _settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        _fail(f"bad setting: {problems}")
+        _fail(f"bad setting: {describe_invalid(exc)}")
 
 
 def _fail(message: str) -> NoReturn:

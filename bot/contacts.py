@@ -25,6 +25,7 @@ SESSIONS = table(ConversationSession)
 TRACKED = frozenset(
     {
         "language",
+        "language_detected",
         "opted_out",
         "opted_out_at",
         "last_inbound_at",
@@ -77,6 +78,7 @@ class ContactRecord:
     flood_started_at: datetime | None = None
     flood_count: int = 0
     flood_noticed: bool = False
+    language_detected: bool = False
     changed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:

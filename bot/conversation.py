@@ -146,6 +146,7 @@ async def _converse(
     turn = Turn(
         contact_id=contact.id,
         language=contact.language,
+        language_detected=contact.language_detected,
         text=message.text,
         button=message.button,
         location=message.location,

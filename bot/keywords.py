@@ -30,7 +30,10 @@ class KeywordMatcher:
         self._words: dict[str, Keyword] = {}
         languages = list(dict.fromkeys([*languages, "en"]))
         for keyword in KEYWORDS:
-            for word in catalogs.words_in(languages, KEYWORD_MESSAGES[keyword]):
+            # Someone answered in a language they cannot read must be able to say so
+            # in theirs: the language words of every catalog work, enabled or not.
+            among = catalogs.languages if keyword == "language" else languages
+            for word in catalogs.words_in(among, KEYWORD_MESSAGES[keyword]):
                 self._words.setdefault(fold(word), keyword)
 
     def match(self, text: str) -> Keyword | None:

@@ -134,7 +134,14 @@ class LogThrottle:
         self._last: dict[str, float] = {}
         self._held: dict[str, int] = {}
 
-    def error(self, logger: logging.Logger, key: str, message: str, *args: object) -> bool:
+    def error(
+        self,
+        logger: logging.Logger,
+        key: str,
+        message: str,
+        *args: object,
+        exc_info: bool = False,
+    ) -> bool:
         """Log ``message`` at ERROR unless ``key`` was logged within the interval;
         True if it was written."""
         now = self.clock()
@@ -145,5 +152,5 @@ class LogThrottle:
         self._last[key] = now
         held = self._held.pop(key, 0)
         suffix = f" ({held} more like it in the last {self.interval:.0f} s)" if held else ""
-        logger.error(message + suffix, *args)
+        logger.error(message + suffix, *args, exc_info=exc_info)
         return True

@@ -18,8 +18,10 @@ from bot.areas import AreaIndex
 from bot.contacts import ContactRecord
 from bot.directory import Directory, DirectoryCache
 from bot.i18n import Catalogs, load_catalogs, msg
+from bot.i18n.detect import LanguageDetector
 from bot.keywords import KeywordMatcher
 from bot.messages import Choice, Location
+from bot.text import fold
 from flows.loader import FlowSet, load_flows
 from flows.ports import ActionResult, AreaCandidate, AreaMatch, Keyword, Turn
 
@@ -31,7 +33,9 @@ class Runtime:
     session_idle_minutes: int = 30
     inbound_per_minute: int = 20  # bot.floodgate
     directories: DirectoryCache = field(default_factory=DirectoryCache)
-    _indexes: dict[int, tuple[AreaIndex, KeywordMatcher]] = field(default_factory=dict)
+    _indexes: dict[int, tuple[AreaIndex, KeywordMatcher, LanguageDetector]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def load(
@@ -48,10 +52,14 @@ class Runtime:
             inbound_per_minute=inbound_per_minute,
         )
 
-    def indexes(self, directory: Directory) -> tuple[AreaIndex, KeywordMatcher]:
+    def indexes(self, directory: Directory) -> tuple[AreaIndex, KeywordMatcher, LanguageDetector]:
         found = self._indexes.get(directory.revision)
         if found is None or found[0].directory is not directory:
-            found = (AreaIndex(directory), KeywordMatcher(self.catalogs, directory.languages))
+            found = (
+                AreaIndex(directory),
+                KeywordMatcher(self.catalogs, directory.languages),
+                LanguageDetector(directory.languages),
+            )
             self._indexes = {directory.revision: found}
         return found
 
@@ -67,7 +75,7 @@ class TurnPorts:
         self.catalogs = runtime.catalogs
         self.db = db
         self.contact = contact
-        self.area_index, self.keywords = runtime.indexes(directory)
+        self.area_index, self.keywords, self.detector = runtime.indexes(directory)
 
     @property
     def languages(self) -> list[str]:
@@ -79,6 +87,15 @@ class TurnPorts:
 
     def keyword(self, text: str) -> Keyword | None:
         return self.keywords.match(text)
+
+    def detect_language(self, text: str) -> str | None:
+        """A discreet entry word is in the language it was listed under; anything else
+        is guessed, and only a confident guess counts."""
+        listed = self.directory.entry_words.get(fold(text))
+        if listed in self.directory.languages:
+            return listed
+        found = self.detector.detect(text)
+        return found.language if found.confident else None
 
     def options(self, source: str, language: str) -> list[Choice]:
         if source == "languages":

@@ -3,10 +3,12 @@
 Rows are claimed with one conditional update (``status = 'pending'`` to
 ``'sending'``), so two processes never send the same row; on PostgreSQL the rows
 are first picked with ``FOR UPDATE SKIP LOCKED``, so processes claiming at once
-take different rows instead of queueing for the same ones. A claim older than
-``claim_timeout`` (the lease) is taken to be from a process that died and is
-released. Replies go before notifications before bulk; within a recipient, in
-order, across processes too. A provider that is down stops its channel behind an
+take different rows instead of queueing for the same ones. A claim not renewed
+for ``claim_timeout`` (the lease; renewed while its batch goes out) is taken to be
+from a process that died and is released. The worker claims a channel's next batch
+while one goes out, so a provider's rate is used without a gap between batches.
+Replies go before notifications before bulk; within a recipient, in order, across
+processes too. A provider that is down stops its channel behind an
 outage gate (``bot.outage``): its messages wait, uncounted, until it is back.
 No database session is held while a provider is called: a slow provider must
 not hold connections (or SQLite's write lock) away from the webhooks.
@@ -34,6 +36,7 @@ from bot.contacts import stop_contact
 from bot.db import dialect_name
 from bot.directory import Directory, DirectoryCache
 from bot.dispatch_texts import DispatchTexts
+from bot.logs import LogThrottle
 from bot.messages import OutboundMessage
 from bot.metrics import MESSAGES_OUT, SEND_FAILURES
 from bot.models import Contact, OutboxMessage, StaffUser
@@ -55,6 +58,7 @@ from channels.base import (
 )
 
 log = logging.getLogger(__name__)
+_quiet = LogThrottle(60.0)  # a pass fails every poll while the database is away
 
 SENDS_EVEN_WHEN_STOPPED = {"optout"}
 FORGET_ONCE_SENT = {"protection", ERASE}
@@ -518,8 +522,8 @@ class Sender:
             self._soonest = poll_seconds
             try:
                 batch = await self._next_batch(channel, None)
-            except Exception:  # the database may be away: keep the worker alive
-                log.exception("sender pass over %s failed", channel)
+            except Exception:  # the database may be away: keep the worker alive, quietly
+                _quiet.error(log, channel, "sender pass over %s failed", channel, exc_info=True)
                 batch = None
             if sending is not None:  # a batch starts when the one before is out
                 await sending

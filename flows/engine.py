@@ -124,6 +124,8 @@ class Engine:
             flow_id, values = start
             fresh = SessionState(flow=flow_id, step=self.flows[flow_id].start)
             fresh.vars.update(values)
+            if state is None:  # a conversation begins with this flow (a discreet word...)
+                await self._detect_language(turn, reply)
             state = await self._enter(fresh, turn, reply, flow_id, fresh.step)
         elif state is not None and self._quick_exit(turn, state):
             reply.say(msg("protect.neutral"))
@@ -165,18 +167,37 @@ class Engine:
         self, turn: Turn, reply: _Reply, keyword: Keyword | None
     ) -> SessionState | None:
         menu = self.flows["menu"]
+        if keyword != "language":  # asking for the menu of languages gets it
+            await self._detect_language(turn, reply)
         if turn.language is None and len(self.ports.languages) > 1:
             state = SessionState(flow="language", step=self.flows["language"].start)
             state.resume = [menu.id, menu.start]
             return await self._enter(state, turn, reply, "language", state.step)
         if turn.language is None:
             turn.language = self.ports.default_language
-            await self.ports.run_action("set_language", turn, {"language": turn.language})
+            values = {"language": turn.language, "detected": True}  # not the person's choice
+            await self.ports.run_action("set_language", turn, values)
         flow_id = {"help": "help", "language": "language"}.get(keyword or "", "menu")
         state = SessionState(flow=flow_id, step=self.flows[flow_id].start)
         if flow_id == "language":
             state.resume = [menu.id, menu.start]
         return await self._enter(state, turn, reply, flow_id, state.step)
+
+    async def _detect_language(self, turn: Turn, reply: _Reply) -> None:
+        """A conversation begins: answer in the language the message is confidently in,
+        saved as detected, with one line on how to change it. A language the person
+        chose is never overridden; a detected one is guessed again at the next start,
+        so someone first guessed wrong from a greeting is answered right when they write
+        a sentence. Not confident: nothing changes (a new contact gets the menu)."""
+        if turn.language is not None and not turn.language_detected:
+            return
+        found = self.ports.detect_language(turn.text)
+        if found is None or found == turn.language:
+            return
+        await self.ports.run_action("set_language", turn, {"language": found, "detected": True})
+        turn.language = reply.language = found
+        turn.language_detected = True
+        reply.say(msg("language.detected_hint"))
 
     # -------------------------------------------------------------- keywords
     async def _keyword(

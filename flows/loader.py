@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from flows.schema import ActionStep, Flow, GotoStep
+from bot.yaml_lines import DuplicateKeyError, load_with_lines
+from flows.schema import WAITING_KINDS, ActionStep, Flow, GotoStep, local_targets
 
 FLOWS_DIR = Path(__file__).parent
 REQUIRED_FLOWS = ("menu", "language", "report", "status", "help")
@@ -38,15 +39,18 @@ def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+        said = item["msg"].removeprefix("Value error, ")  # pydantic's prefix says nothing
+        parts.append(f"{where}: {said}" if where else said)
     return "; ".join(parts)
 
 
 def load_flow(path: Path) -> Flow:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data, _ = load_with_lines(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise FlowError(f"{path.name}: not valid YAML: {exc}") from exc
+    except DuplicateKeyError as exc:  # YAML would silently keep the last one
+        raise FlowError(f"{path.name}:{exc.line}: {exc}") from exc
     try:
         flow = Flow.model_validate(data)
     except ValidationError as exc:
@@ -77,4 +81,45 @@ def load_flows(
                 raise FlowError(
                     f"{flow.id}.yaml: step {name!r} runs unknown action {step.action!r}"
                 )
+    loop = silent_loop(flows)
+    if loop:
+        path = " -> ".join(f"{flow}.{step}" for flow, step in loop)
+        raise FlowError(f"steps loop without ever asking the person anything: {path}")
     return FlowSet(flows)
+
+
+def silent_loop(flows: dict[str, Flow]) -> list[tuple[str, str]]:
+    """A cycle of steps that never wait for an answer (messages, actions, gotos), across
+    flows: the engine would run it until its safety limit. Empty when there is none."""
+    Node = tuple[str, str]
+
+    def after(node: Node) -> list[Node]:
+        flow_id, step_id = node
+        step = flows[flow_id].steps[step_id]
+        if isinstance(step, WAITING_KINDS):
+            return []
+        if isinstance(step, GotoStep):
+            return [(step.flow, step.step or flows[step.flow].start)]
+        return [(flow_id, target) for target in local_targets(step)]
+
+    done: set[Node] = set()
+    for flow_id, flow in flows.items():
+        for step_id in flow.steps:
+            trail: list[Node] = []
+            on_trail: set[Node] = set()
+            stack: list[tuple[Node, int]] = [((flow_id, step_id), 0)]
+            while stack:
+                node, depth = stack.pop()
+                del trail[depth:]
+                on_trail.intersection_update(trail)
+                if node in on_trail:
+                    return [*trail[trail.index(node) :], node]
+                if node in done:
+                    continue
+                trail.append(node)
+                on_trail.add(node)
+                following = after(node)
+                if not following:
+                    done.add(node)
+                stack += [(nxt, depth + 1) for nxt in following]
+    return []

@@ -38,6 +38,7 @@ class Turn:
 
     contact_id: int
     language: str | None
+    language_detected: bool = False  # guessed from an earlier message, not chosen
     text: str = ""
     button: str | None = None
     location: Location | None = None
@@ -63,6 +64,10 @@ class Ports(Protocol):
     def default_language(self) -> str: ...
 
     def keyword(self, text: str) -> Keyword | None: ...
+
+    def detect_language(self, text: str) -> str | None:
+        """The language a first message is confidently in, else None (ask)."""
+        ...
 
     def options(self, source: str, language: str) -> list[Choice]: ...
 

@@ -35,8 +35,8 @@ def baraza(env: dict[str, str], *args: str) -> str:
     return done.stdout.strip()
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the server exited ({process.returncode}):\n{log.read_text()}")
@@ -47,7 +47,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)
-    pytest.fail(f"the server was not ready within 30 s:\n{log.read_text()}")
+    pytest.fail(f"the server was not ready within {within:.0f} s:\n{log.read_text()}")
 
 
 @dataclass
@@ -59,8 +59,11 @@ class Served:
     log: Path
 
     @classmethod
-    def start(cls, env: dict[str, str], log: Path, port: int | None = None) -> Served:
-        """Start a server (on ``port``, to come back where it was after a kill)."""
+    def start(
+        cls, env: dict[str, str], log: Path, port: int | None = None, within: float = 30.0
+    ) -> Served:
+        """Start a server (on ``port``, to come back where it was after a kill), ready
+        ``within`` seconds."""
         port = port or free_port()
         with log.open("ab") as out:
             process = subprocess.Popen(
@@ -68,7 +71,7 @@ class Served:
                 cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         served = cls(process, f"http://127.0.0.1:{port}", log)
-        wait_ready(served.base_url, process, log)
+        wait_ready(served.base_url, process, log, within)
         return served
 
     def kill(self) -> None:

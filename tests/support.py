@@ -86,6 +86,8 @@ def test_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "BARAZA_VAR_DIR": tmp,
         # No quiet hours unless a test asks: the suite runs at any hour, anywhere.
         "BARAZA_QUIET_HOURS": "00:00-00:00",
+        # Tests talk faster than people: the flood gate only where a test asks for it.
+        "BARAZA_INBOUND_PER_MINUTE": 10_000,
     }
     values.update(overrides)
     return Settings(**values)
@@ -172,6 +174,15 @@ async def wipe_activity(services: Services) -> None:
             await db.execute(delete(model))
         # Who joined a forum's news through the bot is activity; the file's members stay.
         await db.execute(delete(ForumMember).where(ForumMember.source == "bot"))
+    services.runtime.directories.invalidate()
+
+
+async def restore_demo_directory(services: Services) -> None:
+    """The demo's directory as the file has it, for a test that edited it on the web: the
+    edits undone and their marks gone, so later imports in the run are not refused."""
+    languages = set(services.runtime.catalogs.languages)
+    async with services.sessions() as db, db.begin():
+        await import_file(db, DEMO, languages, overwrite_web_edits=True)
     services.runtime.directories.invalidate()
 
 

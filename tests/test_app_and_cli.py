@@ -213,7 +213,7 @@ def test_chat_shows_the_language_menu_then_the_english_main_menu(
     cli_env: dict[str, str],
 ) -> None:
     baraza(cli_env, "import", str(DEMO))
-    out = baraza(cli_env, "chat", "--as", "tester", stdin="hello\n1\n/quit\n").stdout
+    out = baraza(cli_env, "chat", "--as", "tester", stdin="ok\n1\n/quit\n").stdout
     assert "Baraza chat as console:tester" in out
     language = out.index("Choose your language")
     assert "1 English" in out and "2 Français" in out

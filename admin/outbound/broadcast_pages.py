@@ -16,7 +16,7 @@ from babel import Locale
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from admin.deps import ClientDep, PageScope, ServicesDep, SessionDep
+from admin.deps import ClientDep, PageNumber, PageScope, RowId, ServicesDep, SessionDep
 from admin.outbound import broadcasts as desk
 from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, texts
 from admin.outbound.schemas import BroadcastPreview, BroadcastWrite, ChannelName
@@ -37,7 +37,7 @@ async def broadcasts_page(
     db: SessionDep,
     scope: PageScope,
     services: ServicesDep,
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     try:
         listing = await desk.listing(db, services, scope, page=max(page, 1), per_page=25)
@@ -106,7 +106,7 @@ async def new_broadcast(
 
 @router.get("/{broadcast_id}", response_class=HTMLResponse)
 async def broadcast_page(
-    broadcast_id: int,
+    broadcast_id: RowId,
     request: Request,
     db: SessionDep,
     scope: PageScope,
@@ -124,7 +124,7 @@ async def broadcast_page(
 
 @router.post("/{broadcast_id}/cancel")
 async def cancel(
-    broadcast_id: int,
+    broadcast_id: RowId,
     request: Request,
     db: SessionDep,
     scope: PageScope,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from admin.deps import ClientDep, PageScope, ServicesDep, SessionDep
+from admin.deps import ClientDep, PageScope, RowId, ServicesDep, SessionDep
 from admin.outbound import campaigns as desk
 from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, texts
 from admin.outbound.schemas import CampaignWrite
@@ -80,7 +80,7 @@ async def create(
 
 @router.get("/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(
-    campaign_id: int,
+    campaign_id: RowId,
     request: Request,
     db: SessionDep,
     scope: PageScope,
@@ -97,7 +97,7 @@ async def campaign_page(
 
 @router.post("/{campaign_id}/{action}")
 async def act(
-    campaign_id: int,
+    campaign_id: RowId,
     action: str,
     request: Request,
     db: SessionDep,

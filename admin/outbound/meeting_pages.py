@@ -14,7 +14,7 @@ from babel import Locale
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from admin.deps import ClientDep, PageScope, ServicesDep, SessionDep
+from admin.deps import ClientDep, PageScope, RowId, ServicesDep, SessionDep
 from admin.outbound import meetings as desk
 from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, texts
 from admin.outbound.schemas import MeetingMove, MeetingWrite
@@ -78,7 +78,7 @@ async def schedule(
 
 @router.get("/{meeting_id}", response_class=HTMLResponse)
 async def meeting_page(
-    meeting_id: int,
+    meeting_id: RowId,
     request: Request,
     db: SessionDep,
     scope: PageScope,
@@ -96,7 +96,7 @@ async def meeting_page(
 
 @router.post("/{meeting_id}/reschedule")
 async def reschedule(
-    meeting_id: int,
+    meeting_id: RowId,
     request: Request,
     db: SessionDep,
     scope: PageScope,
@@ -116,7 +116,7 @@ async def reschedule(
 
 @router.post("/{meeting_id}/cancel")
 async def cancel(
-    meeting_id: int,
+    meeting_id: RowId,
     request: Request,
     db: SessionDep,
     scope: PageScope,

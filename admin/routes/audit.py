@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from admin.deps import Admin, SessionDep
+from admin.deps import MAX_ID, Admin, PageNumber, SessionDep
 from admin.schemas import AuditPublic
 from bot.models import AuditEntry
 
@@ -19,8 +19,8 @@ async def entries(
     scope: Admin,
     db: SessionDep,
     action: str | None = None,
-    case_id: int | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditPublic]:
     """Newest first: sign-ins, case reads and changes, exports, directory changes."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from admin.deps import ClientDep, ScopeDep, ServicesDep, SessionDep
+from admin.deps import ClientDep, PageNumber, RowId, ScopeDep, ServicesDep, SessionDep
 from admin.outbound import broadcasts as desk
 from admin.outbound.schemas import BroadcastDetail, BroadcastPage, BroadcastPreview, BroadcastWrite
 
@@ -39,7 +39,7 @@ async def listing(
     scope: ScopeDep,
     db: SessionDep,
     services: ServicesDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> BroadcastPage:
     """Newest first: all of them for admins, their forums' for chairs and focal points."""
@@ -48,7 +48,7 @@ async def listing(
 
 @router.get("/{broadcast_id}", response_model=BroadcastDetail)
 async def one(
-    broadcast_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep
+    broadcast_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep
 ) -> BroadcastDetail:
     """One broadcast and its progress: queued, waiting, sent, delivered, failed, held,
     skipped per reason, and the share done (the staff page polls this)."""
@@ -57,7 +57,7 @@ async def one(
 
 @router.post("/{broadcast_id}/cancel", response_model=BroadcastDetail)
 async def cancel(
-    broadcast_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
+    broadcast_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
 ) -> BroadcastDetail:
     """Stop it: nothing more is queued and what waits is skipped ("cancelled"); messages
     a provider already has go on. 409 once it is done or cancelled."""

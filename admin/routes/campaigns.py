@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from admin.deps import ClientDep, ScopeDep, ServicesDep, SessionDep
+from admin.deps import ClientDep, RowId, ScopeDep, ServicesDep, SessionDep
 from admin.outbound import campaigns as desk
 from admin.outbound.schemas import CampaignDetail, CampaignSummary, CampaignWrite, SendNow
 
@@ -34,7 +34,7 @@ async def listing(scope: ScopeDep, db: SessionDep, services: ServicesDep) -> lis
 
 @router.get("/{campaign_id}", response_model=CampaignDetail)
 async def one(
-    campaign_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep
+    campaign_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep
 ) -> CampaignDetail:
     """A campaign's reach (subscribers, started, finished) and its latest slots' progress."""
     return await desk.detail(db, services, scope, campaign_id)
@@ -42,7 +42,7 @@ async def one(
 
 @router.post("/{campaign_id}/send-now", response_model=SendNow)
 async def send_now(
-    campaign_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
+    campaign_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
 ) -> SendNow:
     """Each subscriber's next part now, in every time zone, instead of at the next slot.
     409 while paused."""
@@ -51,7 +51,7 @@ async def send_now(
 
 @router.post("/{campaign_id}/pause", response_model=CampaignDetail)
 async def pause(
-    campaign_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
+    campaign_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
 ) -> CampaignDetail:
     """No new slot begins (a slot already queued still goes out)."""
     return await desk.set_active(db, services, scope, campaign_id, False, client)
@@ -59,7 +59,7 @@ async def pause(
 
 @router.post("/{campaign_id}/resume", response_model=CampaignDetail)
 async def resume(
-    campaign_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
+    campaign_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
 ) -> CampaignDetail:
     """Slots are planned again from the next weekly one."""
     return await desk.set_active(db, services, scope, campaign_id, True, client)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from admin.audit import audit
 from admin.casebook import CaseFilters, assignable, find_case, list_cases, read_case
-from admin.deps import CaseWorker, ClientDep, ServicesDep, SessionDep
+from admin.deps import CaseWorker, ClientDep, PageNumber, ServicesDep, SessionDep
 from admin.schemas import (
     Assignment,
     CaseDetail,
@@ -42,7 +42,7 @@ async def inbox(
     area: str | None = Query(None, description="An area key: the area and all below it"),
     since: datetime | None = None,
     until: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> CasePage:
     """The cases this staff member may work, most recently active first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from admin.deps import ClientDep, ScopeDep, ServicesDep, SessionDep
+from admin.deps import ClientDep, RowId, ScopeDep, ServicesDep, SessionDep
 from admin.outbound import meetings as desk
 from admin.outbound.schemas import MeetingDetail, MeetingList, MeetingMove, MeetingWrite
 
@@ -29,7 +29,7 @@ async def listing(scope: ScopeDep, db: SessionDep, services: ServicesDep) -> Mee
 
 @router.get("/{meeting_id}", response_model=MeetingDetail)
 async def one(
-    meeting_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep
+    meeting_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep
 ) -> MeetingDetail:
     """One meeting: its yes and no counts, and each reminder or notice with its progress."""
     return await desk.detail(db, services, scope, meeting_id)
@@ -37,7 +37,7 @@ async def one(
 
 @router.post("/{meeting_id}/reschedule", response_model=MeetingDetail)
 async def reschedule(
-    meeting_id: int,
+    meeting_id: RowId,
     body: MeetingMove,
     scope: ScopeDep,
     db: SessionDep,
@@ -51,7 +51,7 @@ async def reschedule(
 
 @router.post("/{meeting_id}/cancel", response_model=MeetingDetail)
 async def cancel(
-    meeting_id: int, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
+    meeting_id: RowId, scope: ScopeDep, db: SessionDep, services: ServicesDep, client: ClientDep
 ) -> MeetingDetail:
     """Cancel it: no more reminders; members already reminded are told."""
     return await desk.cancel(db, services, scope, meeting_id, client)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from admin import staff_desk as desk
-from admin.deps import Admin, ClientDep, SessionDep
+from admin.deps import Admin, ClientDep, RowId, SessionDep
 from admin.schemas import StaffCreate, StaffMember, StaffUpdate, errors
 
 router = APIRouter(prefix="/staff", tags=["staff"], responses=errors(401, 403))
@@ -26,13 +26,13 @@ async def add_staff(
 
 
 @router.get("/{staff_id}", response_model=StaffMember, responses=errors(404))
-async def one_staff(staff_id: int, scope: Admin, db: SessionDep) -> StaffMember:
+async def one_staff(staff_id: RowId, scope: Admin, db: SessionDep) -> StaffMember:
     return await desk.one(db, staff_id)
 
 
 @router.patch("/{staff_id}", response_model=StaffMember, responses=errors(404, 409, 422))
 async def edit_staff(
-    staff_id: int, body: StaffUpdate, scope: Admin, db: SessionDep, client: ClientDep
+    staff_id: RowId, body: StaffUpdate, scope: Admin, db: SessionDep, client: ClientDep
 ) -> StaffMember:
     """Change what is given. Deactivating ends the account's sessions and tokens at once;
     an admin cannot deactivate or demote themselves (409)."""

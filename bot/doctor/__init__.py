@@ -3,7 +3,7 @@
 One line per check, ``ok``, ``warn`` or ``fail``, in plain words with the fix, for
 the person who installs Baraza in a country office rather than for its developers:
 settings and keys, the database and its schema, the imported deployment, catalogs
-and flows, the Telegram and Twilio accounts, the public URL, the clock. A check that
+and flows, the Telegram and Twilio accounts, Redis, the public URL, the clock. A check that
 cannot run says so instead of stopping the others. Any fail makes the command exit 1.
 """
 
@@ -18,7 +18,7 @@ from bot.doctor.checks import Check, fail
 from bot.doctor.database import DatabaseFindings, database_checks
 from bot.doctor.local import catalog_checks, flow_checks, setting_checks
 from bot.doctor.providers import redis_checks, telegram_checks, twilio_checks
-from bot.settings import Settings
+from bot.settings import Settings, describe_invalid
 
 __all__ = ["Check", "diagnose", "examine", "render"]
 
@@ -48,8 +48,7 @@ async def diagnose(settings: Settings) -> list[Check]:
     for found in await asyncio.gather(
         _guarded("telegram", telegram_checks(settings)),
         _guarded("twilio", twilio_checks(settings)),
-        # REDIS_URL is read by the shared rate limiter's setting where that has landed.
-        _guarded("redis", redis_checks(getattr(settings, "redis_url", None))),
+        _guarded("redis", redis_checks(settings.redis_url)),
     ):
         checks += found
     return checks
@@ -60,21 +59,18 @@ async def examine() -> list[Check]:
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        return [fail("settings", f"do not load: {problems}", "correct them in the environment")]
+        return [
+            fail("settings", f"do not load: {describe_invalid(exc)}", "correct the environment")
+        ]
     return await diagnose(settings)
 
 
 def render(checks: list[Check]) -> str:
     failed = sum(check.status == "fail" for check in checks)
-    warned = sum(check.status == "warn" for check in checks)
-    verdict = (
-        f"{failed} problem(s) to fix"
-        if failed
-        else "ready"
-        if not warned
-        else "ready, with warnings"
-    )
+    if failed:
+        verdict = f"{failed} problem(s) to fix"
+    elif any(check.status == "warn" for check in checks):
+        verdict = "ready, with warnings"
+    else:
+        verdict = "ready"
     return "\n".join([*(check.line() for check in checks), f"-- {verdict}"])

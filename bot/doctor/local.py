@@ -157,6 +157,14 @@ def _secrets(settings: Settings, production: bool) -> list[Check]:
                 "(e.g. `openssl rand -hex 32`)",
             )
         )
+    if production and not settings.metrics_token:
+        checks.append(
+            warn(
+                "secrets",
+                "BARAZA_METRICS_TOKEN is not set: anyone who reaches the server can read /metrics",
+                "set it, and give Prometheus the same value as its bearer token",
+            )
+        )
     password = make_url(settings.database_url).password
     if production and password is not None and str(password).lower() in WEAK_PASSWORDS:
         checks.append(

@@ -1,12 +1,14 @@
-"""The provider checks of ``baraza doctor``: the Telegram token and webhook, and the
+"""The provider checks of ``baraza doctor``: the Telegram token and webhook, the
 Twilio account and senders, asked of the same API roots the app sends through
-(TELEGRAM_API_URL, TWILIO_API_URL) with the same clients."""
+(TELEGRAM_API_URL, TWILIO_API_URL) with the same clients; and Redis, when the rate
+limits are shared through it."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 
+import redis.asyncio as redis
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -169,8 +171,6 @@ async def redis_checks(url: str | None) -> list[Check]:
     so every replica must reach it."""
     if not url:
         return []
-    import redis.asyncio as redis  # only deployments that use Redis need the package
-
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
     shown = re.sub(r"//[^@/]*@", "//***@", url)
     try:

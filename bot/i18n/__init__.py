@@ -31,6 +31,21 @@ def msg(message_id: str) -> str:
     return message_id
 
 
+def msg_plural(message_id: str, plural_id: str) -> str:
+    """Mark a message with plural forms (``<id>`` and ``<id>.plural``) so `make i18n`
+    extracts it as one (``-k msg_plural:1,2``); each catalog then holds as many forms as
+    its language's plural rule has (two in English, six in Arabic)."""
+    return message_id
+
+
+# Messages that show a number of things, and the placeholder that counts them: the
+# form shown is chosen by that value, in the reader's language's plural rule.
+PLURALS: dict[str, str] = {
+    msg_plural("announce.confirm", "announce.confirm.plural"): "members",
+    msg_plural("announce.sent", "announce.sent.plural"): "queued",
+}
+
+
 class _SafeDict(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -70,31 +85,37 @@ class Catalogs:
     def languages(self) -> list[str]:
         return sorted(self._translations)
 
-    def has(self, language: str, message_id: str) -> bool:
+    def _lookup(self, language: str, message_id: str, count: int | None) -> str | None:
+        """The translation in one language, None when it has none; a plural entry gives
+        the form for ``count`` (the singular when no count is known)."""
         translations = self._translations.get(language)
-        return translations is not None and translations.gettext(message_id) != message_id
+        if translations is None:
+            return None
+        if (message_id, 0) in getattr(translations, "_catalog", {}):
+            n = 1 if count is None else count
+            return translations.ngettext(message_id, f"{message_id}.plural", n) or None
+        text = translations.gettext(message_id)
+        return text if text != message_id else None
 
-    def raw(self, language: str, message_id: str) -> str:
+    def has(self, language: str, message_id: str) -> bool:
+        return self._lookup(language, message_id, None) is not None
+
+    def raw(self, language: str, message_id: str, count: int | None = None) -> str:
         for candidate in (language, FALLBACK_LANGUAGE):
-            translations = self._translations.get(candidate)
-            if translations is not None:
-                text = translations.gettext(message_id)
-                if text != message_id:
-                    return text
+            text = self._lookup(candidate, message_id, count)
+            if text is not None:
+                return text
         return message_id
 
     def text(self, language: str, message_id: str, /, **values: Any) -> str:
-        return self.raw(language, message_id).format_map(_values(language, values))
+        counted = values.get(PLURALS.get(message_id, ""))
+        count = counted if isinstance(counted, int) and not isinstance(counted, bool) else None
+        return self.raw(language, message_id, count).format_map(_values(language, values))
 
     def plural(self, language: str, message_id: str, count: int, /, **values: Any) -> str:
-        """Plural forms: the id names the singular, ``<id>.plural`` the plural."""
-        plural_id = f"{message_id}.plural"
-        for candidate in (language, FALLBACK_LANGUAGE):
-            translations = self._translations.get(candidate)
-            if translations is not None and translations.gettext(message_id) != message_id:
-                text = translations.ngettext(message_id, plural_id, count)
-                return text.format_map(_values(language, {"count": count, **values}))
-        return message_id
+        """A plural entry's form for ``count``, with ``{count}`` filled in."""
+        text = self.raw(language, message_id, count)
+        return text.format_map(_values(language, {"count": count, **values}))
 
     def words(self, language: str, message_id: str) -> list[str]:
         """A catalog entry that lists accepted words, comma-separated (keywords, yes/no)."""
@@ -112,7 +133,9 @@ class Catalogs:
     def ids(self, language: str) -> Mapping[str, str]:
         translations = self._translations.get(language)
         catalog = getattr(translations, "_catalog", {})
-        return {k: v for k, v in catalog.items() if isinstance(k, str) and k}
+        found = {k: v for k, v in catalog.items() if isinstance(k, str) and k}
+        found.update({k[0]: v for k, v in catalog.items() if isinstance(k, tuple) and k[1] == 0})
+        return found
 
 
 @lru_cache(maxsize=4)

@@ -55,8 +55,24 @@ def read_catalog(path: Path) -> Catalog:
         return read_po(handle)
 
 
-def source_stamp(english: str) -> str:
-    return hashlib.sha1(english.encode("utf-8")).hexdigest()[:10]
+def source_stamp(english: tuple[str, ...]) -> str:
+    return hashlib.sha1("\x00".join(english).encode("utf-8")).hexdigest()[:10]
+
+
+def _key(message: Message) -> str | None:
+    """A message's id; a plural entry's is its singular id."""
+    key = message.id if isinstance(message.id, str) else message.id[0]
+    return key or None
+
+
+def _forms(message: Message | None) -> tuple[str, ...]:
+    """The texts of an entry: one, or one per plural form ("" where missing)."""
+    if message is None:
+        return ("",)
+    string = message.string
+    if string is None or isinstance(string, str):
+        return (string or "",)
+    return tuple(str(s or "") for s in string)
 
 
 def _stamp_of(message: Message) -> str | None:
@@ -85,41 +101,43 @@ def languages_in(locales_dir: Path) -> list[str]:
     return sorted(p.parent.parent.name for p in locales_dir.glob("*/LC_MESSAGES/messages.po"))
 
 
-def english_texts(locales_dir: Path) -> dict[str, str]:
+def english_texts(locales_dir: Path) -> dict[str, tuple[str, ...]]:
     """The reference: every id ``make i18n`` extracted (messages.pot, or the English
-    catalog's ids without one) with its English text."""
+    catalog's ids without one) with its English text (its forms, for a plural entry)."""
     english = read_catalog(po_path(locales_dir, FALLBACK_LANGUAGE))
-    texts = {m.id: m.string for m in english if m.id and isinstance(m.id, str)}
+    texts = {key: _forms(m) for m in english if (key := _key(m))}
     template = locales_dir / "messages.pot"
     if template.exists():
-        ids = [m.id for m in read_catalog(template) if m.id and isinstance(m.id, str)]
-        return {message_id: str(texts.get(message_id) or "") for message_id in ids}
-    return {k: str(v) for k, v in texts.items()}
+        ids = [key for m in read_catalog(template) if (key := _key(m))]
+        return {message_id: texts.get(message_id, ("",)) for message_id in ids}
+    return texts
 
 
 def _names(found: set[str]) -> str:
     return " ".join("{" + name + "}" for name in sorted(found)) or "none"
 
 
-def language_status(locales_dir: Path, language: str, english: dict[str, str]) -> LanguageStatus:
+def language_status(
+    locales_dir: Path, language: str, english: dict[str, tuple[str, ...]]
+) -> LanguageStatus:
     catalog = read_catalog(po_path(locales_dir, language))
     status = LanguageStatus(language, review_status(catalog), total=len(english))
     for message_id, source in english.items():
         message = catalog.get(message_id)
-        text = message.string if message is not None else ""
-        if not text or not isinstance(text, str):
+        forms = _forms(message)
+        if message is None or not all(forms):
             status.missing.append(message_id)
             continue
-        assert message is not None
         if message.fuzzy:
             status.fuzzy.append(message_id)
         else:
             status.translated += 1
-        wanted, found = placeholders(source), placeholders(text)
-        if wanted != found:
-            status.placeholder_errors[message_id] = (
-                f"has {_names(found)}, English has {_names(wanted)}"
-            )
+        wanted = placeholders(source[0])
+        for found in map(placeholders, forms):
+            if wanted != found:
+                status.placeholder_errors[message_id] = (
+                    f"has {_names(found)}, English has {_names(wanted)}"
+                )
         stamp = _stamp_of(message)
         if _has_previous(message) or (stamp is not None and stamp != source_stamp(source)):
             status.changed.append(message_id)
@@ -142,8 +160,9 @@ def stamp(locales_dir: Path, language: str) -> int:
     catalog = read_catalog(path)
     changed = 0
     for message in catalog:
-        source = english.get(message.id) if isinstance(message.id, str) else None
-        if source is None or not message.string or message.fuzzy:
+        key = _key(message)
+        source = english.get(key) if key else None
+        if source is None or not all(_forms(message)) or message.fuzzy:
             continue
         wanted = STAMP + source_stamp(source)
         kept = [c for c in message.user_comments if not c.startswith((STAMP, "|"))]

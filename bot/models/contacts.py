@@ -23,6 +23,9 @@ class Contact(Base):
     urn: Mapped[str] = mapped_column(Sealed)
     channel: Mapped[str] = mapped_column(String(20))
     language: Mapped[str | None] = mapped_column(String(16))
+    # Guessed from a message (bot/i18n/detect.py), not chosen: a later first message
+    # may guess again; a language chosen from the menu is never overridden.
+    language_detected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))

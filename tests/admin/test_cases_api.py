@@ -7,7 +7,6 @@ import uuid
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import select, text, update
 
 from bot.models import AuditEntry, OutboxMessage, StaffUser
@@ -15,7 +14,7 @@ from bot.services import Services
 from bot.staff import hash_password
 from tests.admin.conftest import PASSWORD, Staff, audit_actions, last_audit_id
 from tests.flows.test_protection import NARRATIVE, answer_all, enter
-from tests.support import DEMO, Person
+from tests.support import Person, restore_demo_directory
 
 CODE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
 
@@ -24,8 +23,7 @@ async def report(
     person: Person, place: str = "Eastleigh", words: str = "My shop was robbed."
 ) -> str:
     """A concern through the whole console pipeline; returns its code (ABC-DEF)."""
-    await person.send("hello")
-    await person.send("1")  # English
+    await person.send("hello")  # English, detected
     await person.send("1")  # report
     await person.send("1")  # theft
     await person.send(place)
@@ -356,23 +354,14 @@ async def test_directory_edits_are_admin_only_and_audited(
         ]
         units = {u["key"]: u for u in (await admin.get("/api/v1/units")).json()}
         assert "ke-nairobi" in units["nairobi-gbv"]["areas"]
-    finally:  # as the deployment file has it, so that a later import finds no web edit
-        demo = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
-        theft = next(c for c in demo["categories"] if c["key"] == "theft")
-        await admin.patch("/api/v1/categories/theft", json={"names": theft["names"]})
-        people = {p["email"]: p["id"] for p in (await admin.get("/api/v1/staff")).json()}
-        if "new.officer@baraza.example" in people:
-            await admin.patch(
-                f"/api/v1/staff/{people['new.officer@baraza.example']}", json={"units": {}}
-            )
+    finally:
+        await restore_demo_directory(services)
 
 
 async def test_the_simulator_talks_like_each_channel(staff: dict[str, Staff]) -> None:
     admin = staff["admin"]
     telegram = (
-        await admin.post(
-            "/api/v1/simulator/messages", json={"channel": "telegram", "text": "hello"}
-        )
+        await admin.post("/api/v1/simulator/messages", json={"channel": "telegram", "text": "ok"})
     ).json()
     [menu] = telegram["replies"]
     assert {"label": "English", "value": "en"} in menu["choices"] and menu["segments"] is None
@@ -381,7 +370,7 @@ async def test_the_simulator_talks_like_each_channel(staff: dict[str, Staff]) ->
     ).json()
     assert any(c["label"] == "Report a concern" for r in english["replies"] for c in r["choices"])
     sms = (
-        await admin.post("/api/v1/simulator/messages", json={"channel": "sms", "text": "hello"})
+        await admin.post("/api/v1/simulator/messages", json={"channel": "sms", "text": "ok"})
     ).json()
     [menu] = sms["replies"]
     assert "1 English" in menu["text"] and menu["choices"] == [] and menu["segments"] >= 1

@@ -25,7 +25,7 @@ CATEGORIES = "Theft, burglary or robbery"
 
 
 async def choose_english(person: Person) -> None:
-    assert "Choose your language" in await person.send("hello")
+    assert "Choose your language" in await person.send("ok")  # no telling which
     assert MAIN_MENU in await person.send("1")
 
 
@@ -51,9 +51,9 @@ async def outbox_count(person: Person) -> int:
 async def test_a_message_delivered_twice_is_handled_once(
     person: Person, services: Services
 ) -> None:
-    first = await person.send("hello", provider_id="wamid.1")
+    first = await person.send("ok", provider_id="wamid.1")
     assert "Choose your language" in first
-    assert await person.send("hello", provider_id="wamid.1") == ""
+    assert await person.send("ok", provider_id="wamid.1") == ""
     assert await outbox_count(person) == 1
 
     retry = InboundMessage(channel="console", urn=person.urn, provider_id="wamid.1", text="1")
@@ -84,7 +84,7 @@ async def test_the_same_provider_id_on_another_channel_is_not_a_duplicate(
             InboundMessage(channel="sms", urn="tel:+254700000001", provider_id="same-id"),
         )
     assert not outcome.duplicate
-    assert "Choose your language" in await person.send("hello", provider_id="same-id")
+    assert "Choose your language" in await person.send("ok", provider_id="same-id")
 
 
 async def go_to(person: Person, step: str) -> None:
@@ -92,7 +92,7 @@ async def go_to(person: Person, step: str) -> None:
     if step == "first message":
         return
     if step == "language prompt":
-        await person.send("hi")
+        await person.send("ok")
         return
     await choose_english(person)
     if step == "main menu":
@@ -155,8 +155,7 @@ async def test_start_while_subscribed_is_just_a_message(person: Person) -> None:
 async def test_french_stop_words_work_and_the_confirmation_is_in_french(
     person: Person,
 ) -> None:
-    await person.send("bonjour")
-    assert "Signaler une préoccupation" in await person.send("2")
+    assert "Signaler une préoccupation" in await person.send("bonjour")
     answer = await person.send("Arrêt")
     assert answer.startswith("Vous ne recevrez plus de messages de Baraza")
     assert (await person.contact()).opted_out

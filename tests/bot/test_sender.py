@@ -125,7 +125,7 @@ async def test_connection_failure_is_retried_with_backoff_then_sent(
     assert sent.status == "sent" and sent.attempts == 2 and sent.last_error is None
     assert sent.sent_at is not None and sent.provider_message_id == "collected-1"
     [text] = channel.texts_to(person.urn)
-    assert "Choose your language" in text
+    assert "Welcome to Baraza" in text  # "hello": English, detected
 
 
 async def test_after_max_attempts_the_row_is_failed(

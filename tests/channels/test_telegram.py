@@ -346,7 +346,7 @@ async def test_menus_are_inline_keyboards_in_the_contact_s_language(world: World
 
 async def test_typed_answers_work_beside_the_buttons(world: World) -> None:
     user = TelegramUser(world)
-    await user.say("hello")
+    await user.say("ok")  # no telling which language: the menu
     await user.replies()
     await user.say("1")  # English, typed
     await user.replies()
@@ -392,6 +392,24 @@ async def test_a_shared_location_answers_where(world: World) -> None:
     await user.replies()
     await user.send_fixture("location")  # -1.2757, 36.8510: Eastleigh
     assert "what happened" in await user.texts()
+
+
+async def test_slash_language_mid_report_asks_again_and_resumes_the_question(
+    world: World,
+) -> None:
+    user = TelegramUser(world)
+    await user.say("/start")
+    await user.press("en")
+    await user.press("report")
+    await user.press("theft")
+    assert "Where did it happen" in await user.texts()
+    await user.say("/language")
+    assert "Français" in buttons((await user.replies())[-1])
+    await user.press("fr")
+    answer = await user.texts()
+    assert "Je vous répondrai dans cette langue" in answer and "Où cela s'est-il passé" in answer
+    await user.say("Eastleigh")
+    assert "Dites-nous" in await user.texts()  # the report goes on, in French
 
 
 async def test_commands_work_at_every_step(world: World) -> None:
@@ -470,6 +488,39 @@ async def test_a_500_is_retried_with_backoff(world: World) -> None:
     async with world.services.sessions() as db:
         row = await db.get(OutboxMessage, row.id)
     assert row is not None and row.status == "sent" and row.attempts == 2
+
+
+async def test_an_outage_keeps_every_reply_queued_and_sends_each_once_when_telegram_is_back(
+    world: World,
+) -> None:
+    """Telegram answering 502 for seconds: nothing fails, a probe now and then, not a
+    retry per message; when it is back every reply goes, once."""
+    sender = world.services.sender()
+    for gate in sender.gates.values():
+        gate.longest_probe = 0.5
+    stop = asyncio.Event()
+    world.fake.down(502)
+    worker = asyncio.create_task(sender.run(stop, poll_seconds=0.2))
+    users = [TelegramUser(world) for _ in range(12)]
+    try:
+        for user in users:
+            await user.say("/start")
+            sender.wake()
+        await asyncio.sleep(3)
+        tried = len(world.fake.calls_of("sendMessage"))
+        async with world.services.sessions() as db:
+            failed = await db.scalar(select(func.count()).where(OutboxMessage.status == "failed"))
+        world.fake.up()
+        await world.fake.wait_for(lambda f: len(f.sent()) >= len(users), timeout=20)
+        await asyncio.sleep(0.3)
+    finally:
+        world.fake.up()
+        stop.set()
+        sender.wake()
+        await worker
+    assert failed == 0
+    assert tried <= 8 + 7  # a batch in flight when it went down, then a probe at a time
+    assert sorted(call.chat_id for call in world.fake.sent()) == sorted(u.user_id for u in users)
 
 
 async def test_a_blocked_bot_stops_the_contact(world: World) -> None:

@@ -56,6 +56,8 @@ async def healthy_deployment(
         "TWILIO_SMS_FROM": "+254711000000",
         "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
         "TWILIO_API_URL": twilio.url,
+        "BARAZA_METRICS_TOKEN": "m" * 32,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     services = await open_services(support.test_settings(values["DATABASE_URL"], tmp, **values))
     try:
@@ -103,7 +105,7 @@ async def test_a_healthy_deployment_is_all_ok(healthy: dict[str, Any], backend: 
     assert {
         "settings", "data key", "public URL", "channels", "database", "clock", "schema",
         "deployment", "catalogs", "flows", "telegram token", "telegram webhook",
-        "twilio account", "twilio senders", "data key opens the data",
+        "twilio account", "twilio senders", "data key opens the data", "redis",
     } <= set(checks)  # fmt: skip
     assert "@" in checks["telegram token"].says
     assert f"{PUBLIC}/webhooks/telegram" in checks["telegram webhook"].says

@@ -179,6 +179,20 @@ BAD_FILES: list[tuple[str, str, str, str, str]] = [
         "not valid YAML",
     ),
     (
+        "unknown-time-zone",
+        edit("    level: country\n", "    level: country\n    timezone: Africa/Atlantis\n"),
+        "timezone: Africa/Atlantis",
+        "areas[0].timezone",
+        "Africa/Atlantis",
+    ),
+    (
+        "area-key-twice",
+        edit("  - key: b\n    parent: a", "  - key: b\n    key: c\n    parent: a"),
+        "key: c",
+        "",
+        "duplicate key 'key'",
+    ),
+    (
         "topic-twice",
         edit(
             "routing:",

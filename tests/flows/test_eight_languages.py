@@ -1,6 +1,6 @@
 """A report and a protection request end to end in each of the eight languages of the demo,
-the language chosen from the language menu: every reply in that language (the catalog's
-own words for each step), the case created, routed, and kept in the person's language."""
+the language detected from a greeting: every reply in that language (the catalog's own
+words for each step), the case created, routed, and kept in the person's language."""
 
 from __future__ import annotations
 
@@ -50,15 +50,12 @@ def yes(language: str) -> str:
     return load_catalogs().words(language, "keyword.yes")[0]
 
 
-async def choose(person: Person, language: str) -> None:
+async def greet(person: Person, language: str) -> None:
+    """A greeting, answered in its language at once: no language menu."""
     menu = await person.send(PEOPLE[language][0])
-    position = LANGUAGES.index(language) + 1
-    name = load_catalogs().text(language, "language.name")
-    assert f"{position} {name}" in menu
-    chosen = await person.send(str(position))
-    says(chosen, language, "language.changed")
-    says(chosen, language, "menu.prompt")
-    says(chosen, language, "menu.report")
+    says(menu, language, "language.detected_hint")
+    says(menu, language, "menu.prompt")
+    says(menu, language, "menu.report")
 
 
 def test_every_language_has_a_person() -> None:
@@ -68,7 +65,7 @@ def test_every_language_has_a_person() -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_a_report_in_each_language(person: Person, services: Services, language: str) -> None:
     _, place, narrative, forum_key = PEOPLE[language]
-    await choose(person, language)
+    await greet(person, language)
     categories = await person.send("1")
     says(categories, language, "report.ask_category")
     assert f"1 {THEFT[language]}" in categories  # the deployment's name in their language
@@ -96,8 +93,9 @@ async def test_a_report_in_each_language(person: Person, services: Services, lan
 async def test_a_protection_request_in_each_language(
     person: Person, services: Services, language: str
 ) -> None:
-    """The language saved from the menu carries into the discreet word's conversation."""
-    await choose(person, language)
+    """The language detected from the greeting carries into the discreet word's
+    conversation."""
+    await greet(person, language)
     asked = await person.send(ENTRY_WORDS[language][0])
     says(asked, language, "protect.ask_safe")
     says(await person.send("1"), language, "protect.ask_help")
@@ -119,3 +117,23 @@ async def test_a_protection_request_in_each_language(
         unit = await db.get(ProtectionUnit, case.unit_id)
     expected = "niamey-protection" if place.startswith("Gam") else "nairobi-gbv"
     assert unit is not None and unit.key == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_quick_exit_stop_and_start_in_each_language(
+    person: Person, services: Services, language: str
+) -> None:
+    """The language's own words: leave the protection flow at once, stop every message,
+    come back; each answer in that language."""
+    catalogs = load_catalogs()
+    first = {k: catalogs.words(language, f"keyword.{k}")[0] for k in ("quick_exit", "stop")}
+    await greet(person, language)
+    await person.send(ENTRY_WORDS[language][0])
+    await person.send("1")  # safe to talk
+    assert await person.send(first["quick_exit"]) == catalogs.text(language, "protect.neutral")
+    assert await person.cases() == []
+    says(await person.send(first["stop"].upper()), language, "optout.confirmed")
+    assert (await person.contact()).opted_out
+    says(
+        await person.send(catalogs.words(language, "keyword.start")[0]), language, "optout.resumed"
+    )

@@ -30,8 +30,7 @@ NEUTRAL = "Thank you. Have a good day."
 
 async def enter(person: Person, how: str = "menu") -> str:
     """Open the protection flow in English, from the main menu or by the discreet word."""
-    await person.send("hello")
-    menu = await person.send("1")  # English
+    menu = await person.send("hello")  # English, detected
     assert "3 Private support" in menu
     asked = await person.send("3" if how == "menu" else "sunflower")
     assert "Send X at any time to leave" in asked and "Are you safe to talk now?" in asked

@@ -24,7 +24,7 @@ from bot.deployment import import_file
 from bot.models import Area, Broadcast, StaffUser
 from bot.services import Services
 from bot.text import clean
-from tests.support import Person, demo_with
+from tests.support import Person, demo_with, restore_demo_directory
 
 CODE = re.compile(r"\b([A-Z]{3}-[A-Z]{3})\b")
 HOSTILE = [
@@ -83,8 +83,7 @@ async def staff(services: Services) -> AsyncIterator[Admin]:
 
 
 async def report(person: Person, concern: str, place: str) -> str:
-    await person.send("hello")
-    await person.send("1")  # English
+    await person.send("hello")  # English, detected
     await person.send("1")  # report
     await person.send("1")  # theft
     await person.send(place)  # not a place: asked again, or offered a choice
@@ -160,18 +159,13 @@ async def test_hostile_names_in_a_deployment_file_are_just_names(
         assert page.status_code == 200
         assert "<script>alert(1)" not in page.text and "&lt;script&gt;" in page.text
     finally:
-        async with services.sessions() as db, db.begin():
-            await import_file(
-                db, demo_with(tmp_path, lambda _: None), set(services.runtime.catalogs.languages)
-            )
-        services.runtime.directories.invalidate()
+        await restore_demo_directory(services)
 
 
 async def test_a_ten_megabyte_message_is_refused_politely(person: Person) -> None:
     """Past the HTTP cap nothing this big arrives; through the pipeline itself (a
     provider's poller, the console) it is still just text that is too long."""
-    await person.send("hello")
-    await person.send("1")
+    await person.send("hello")  # English, detected
     await person.send("1")
     await person.send("1")
     await person.send("Eastleigh")

@@ -10,8 +10,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +162,21 @@ async def test_metrics_take_a_bearer_token_when_one_is_set(ops: Ops) -> None:
         assert response.status_code == 200 and "baraza_outbox_depth" in response.text
     finally:
         settings.metrics_token = None
+
+
+def test_workers_counters_are_summed_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, what two worker processes counted is read as one."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = "from bot.metrics import MESSAGES_IN; MESSAGES_IN.labels('sms').inc(3)"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)
+    read = "from bot.metrics import process_metrics; print(process_metrics().decode())"
+    shown = subprocess.run(
+        [sys.executable, "-c", read],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert 'baraza_messages_in_total{channel="sms"} 6.0' in shown
