@@ -63,11 +63,15 @@ class RedactingFilter(logging.Filter):
             return True
         if record.levelno < logging.WARNING and record.name.startswith(PAYLOAD_LOGGERS):
             return False
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string in a library: keep what we can
-            message = str(record.msg)
-        record.msg, record.args = redact(message), None
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            # uvicorn's own AccessFormatter unpacks the arguments: redact them in place.
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        else:
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string in a library: keep what we can
+                message = str(record.msg)
+            record.msg, record.args = redact(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

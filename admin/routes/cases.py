@@ -19,16 +19,18 @@ from admin.schemas import (
     Status,
     StatusChange,
     Text,
+    errors,
 )
 from admin.scope import Scope
 from bot.casework import CaseworkRefused, add_event, add_note, assign, change_status
 from bot.casework import reply_to_reporter as relay
 from bot.models import Case
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], responses=errors(401, 403))
+WORK = errors(404, 409, 422)
 
 
-@router.get("", response_model=CasePage)
+@router.get("", response_model=CasePage, responses=errors(422))
 async def inbox(
     scope: CaseWorker,
     db: SessionDep,
@@ -57,7 +59,7 @@ async def _case(db: SessionDep, scope: Scope, reference: str) -> Case:
     return case
 
 
-@router.get("/{reference}", response_model=CaseDetail)
+@router.get("/{reference}", response_model=CaseDetail, responses=errors(404))
 async def one_case(
     reference: str, scope: CaseWorker, db: SessionDep, services: ServicesDep, client: ClientDep
 ) -> CaseDetail:
@@ -73,7 +75,7 @@ def _refused(exc: CaseworkRefused) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, str(exc))
 
 
-@router.post("/{reference}/status", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/{reference}/status", status_code=status.HTTP_204_NO_CONTENT, responses=WORK)
 async def set_status(
     reference: str,
     change: StatusChange,
@@ -99,7 +101,9 @@ async def set_status(
     services.wake_sender()
 
 
-@router.post("/{reference}/assign", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/{reference}/assign", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 422)
+)
 async def set_assignee(
     reference: str, body: Assignment, scope: CaseWorker, db: SessionDep, client: ClientDep
 ) -> None:
@@ -119,7 +123,7 @@ async def set_assignee(
     await db.commit()
 
 
-@router.post("/{reference}/notes", status_code=status.HTTP_201_CREATED)
+@router.post("/{reference}/notes", status_code=status.HTTP_201_CREATED, responses=WORK)
 async def note(
     reference: str, body: Text, scope: CaseWorker, db: SessionDep, client: ClientDep
 ) -> dict[str, str]:
@@ -134,7 +138,7 @@ async def note(
     return {"status": "noted"}
 
 
-@router.post("/{reference}/replies", response_model=ReplyResult, status_code=201)
+@router.post("/{reference}/replies", response_model=ReplyResult, status_code=201, responses=WORK)
 async def reply(
     reference: str,
     body: Text,
@@ -159,7 +163,7 @@ async def reply(
     return ReplyResult(delivered_as="conversation" if delivery.conversation else "message")
 
 
-@router.post("/{reference}/actions", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/{reference}/actions", status_code=status.HTTP_204_NO_CONTENT, responses=WORK)
 async def protection_action(
     reference: str,
     body: ProtectionAction,

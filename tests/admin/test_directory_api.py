@@ -1,5 +1,6 @@
 """The directory and staff API: every role against every directory resource (allowed,
-403 or 404), and the OpenAPI document describing those routes with their answers.
+403 or 404), and the OpenAPI document describing those routes (and the cases') with
+their answers.
 
 Writes are sent with bodies that change nothing (or clash with what exists), so the
 shared demo directory stays as it is.
@@ -63,7 +64,7 @@ async def test_every_role_against_every_directory_resource(staff: dict[str, Staf
     assert "password_hash" not in str(people) and "web_edits" not in str(people)
 
 
-async def test_the_openapi_document_describes_the_directory_routes(
+async def test_the_openapi_document_describes_the_routes_and_their_refusals(
     api: httpx.AsyncClient,
 ) -> None:
     document = (await api.get("/openapi.json")).json()
@@ -79,6 +80,8 @@ async def test_the_openapi_document_describes_the_directory_routes(
         "/api/v1/categories/{key}": {"patch": ("403", "404", "422")},
         "/api/v1/staff": {"get": ("401", "403"), "post": ("403", "409", "422")},
         "/api/v1/staff/{staff_id}": {"get": ("404",), "patch": ("403", "404", "409", "422")},
+        "/api/v1/cases/{reference}": {"get": ("401", "403", "404")},
+        "/api/v1/cases/{reference}/replies": {"post": ("403", "404", "409", "422")},
     }
     for path, methods in expected.items():
         for method, codes in methods.items():

@@ -141,6 +141,12 @@ async def test_staff_accounts_are_made_given_forums_deactivated_and_reset(
     async with services.sessions() as db:
         user = await db.scalar(select(StaffUser).where(StaffUser.email == email))
         assert user is not None and {"memberships", "role", "active"} <= set(user.web_edits)
+    # Serving nowhere again: the deployment file lists no such person, and a later import
+    # of it into this shared database must find no web edit to undo.
+    cleared = await admin.post(f"/admin/directory/staff/{staff_id}", {
+        "name": "Neema Chair", "role": "focal_point", "language": "en",
+    })  # fmt: skip
+    assert cleared.status_code == 303
     # An admin cannot lock themselves out.
     me_admin = (await admin.get("/api/v1/auth/me")).json()
     locked = await admin.post(f"/admin/directory/staff/{me_admin['id']}", {

@@ -1,6 +1,7 @@
 """A report and a protection request end to end in each of the eight languages of the demo,
-the language detected from a greeting: every reply in that language (the catalog's own
-words for each step), the case created, routed, and kept in the person's language."""
+the language chosen from the menu of languages (the report) or detected from a greeting
+and saved (the protection request): every reply in that language (the catalog's own words
+for each step), the case created, routed, and kept in the person's language."""
 
 from __future__ import annotations
 
@@ -58,14 +59,27 @@ async def greet(person: Person, language: str) -> None:
     says(menu, language, "menu.report")
 
 
+async def choose(person: Person, language: str) -> None:
+    """A first message no detector can place ("ok"): the menu of languages, each in its
+    own language, and the person picks theirs by number."""
+    menu = await person.send("ok")
+    position = LANGUAGES.index(language) + 1
+    assert f"{position} {load_catalogs().text(language, 'language.name')}" in menu
+    chosen = await person.send(str(position))
+    says(chosen, language, "language.changed")
+    says(chosen, language, "menu.prompt")
+    says(chosen, language, "menu.report")
+
+
 def test_every_language_has_a_person() -> None:
     assert sorted(PEOPLE) == sorted(LANGUAGES) and len(LANGUAGES) == 8
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_a_report_in_each_language(person: Person, services: Services, language: str) -> None:
+    """Chosen from the menu of languages."""
     _, place, narrative, forum_key = PEOPLE[language]
-    await greet(person, language)
+    await choose(person, language)
     categories = await person.send("1")
     says(categories, language, "report.ask_category")
     assert f"1 {THEFT[language]}" in categories  # the deployment's name in their language

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from uvicorn.logging import AccessFormatter
 
 from bot.logs import LogThrottle, RedactingFilter, configure_logging, redact
 from tests.channels.test_telegram import TelegramUser, buttons, report_with_buttons
@@ -107,6 +108,19 @@ def test_the_filter_redacts_numbers_addresses_and_tokens_in_any_logger() -> None
         record.exc_info = sys.exc_info()
     assert RedactingFilter().filter(record)
     assert record.exc_text and "+254711000333" not in record.exc_text
+
+
+def test_uvicorn_s_own_access_log_format_still_works_redacted() -> None:
+    """Run with uvicorn's default logging (``uvicorn --factory``), the access line is
+    formatted by uvicorn's AccessFormatter, which needs the record's arguments."""
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.5:5000", "GET", "/status?chat=880000123&to=+254711000444", "1.1", 200), None,
+    )  # fmt: skip
+    assert RedactingFilter().filter(record)
+    line = AccessFormatter("%(client_addr)s %(request_line)s %(status_code)s").format(record)
+    assert "880000123" not in line and "254711000444" not in line
+    assert "GET /status?chat=<number>&to=<number> HTTP/1.1" in line and "200" in line
 
 
 def test_a_repeated_failure_is_logged_once_a_minute_with_a_count(

@@ -66,7 +66,7 @@ def test_no_input_causes_a_server_error(label: str, served: tuple[str, str]) -> 
     base, token = served
 
     @given(OPERATIONS[label].as_strategy())
-    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
     def call(case: Any) -> None:
         case.call_and_validate(
             base_url=base,
