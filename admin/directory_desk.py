@@ -55,12 +55,17 @@ async def changed(
         await audit(db, action, staff=scope.staff, target=target, detail=detail, client=client)
 
 
-async def flush_new(db: AsyncSession, what: str) -> None:
-    """Write a created row; its unique key settles a clash: 409, not a 500."""
+async def add_created(
+    db: AsyncSession, scope: Scope, row: Any, clash: str, fields: tuple[str, ...] = ("created",)
+) -> None:
+    """A row made on the web: marked as such (an import will not delete it silently) and
+    written now, so that its unique key settles a clash: a 409 saying `clash`, not a 500."""
+    mark(row, list(fields), scope.staff.email)
+    db.add(row)
     try:
         await db.flush()
     except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"{what} with that key exists") from None
+        raise HTTPException(status.HTTP_409_CONFLICT, clash) from None
 
 
 def unprocessable(message: str) -> HTTPException:
@@ -105,9 +110,7 @@ async def add_area(
     parent_id = await _area_id(db, body.parent) if body.parent else None
     area = Area(key=body.key, parent_id=parent_id, level=body.level, names=body.names,
                 aliases=[], timezone=body.timezone, quiet_hours=body.quiet_hours)  # fmt: skip
-    mark(area, ["created"], scope.staff.email)
-    db.add(area)
-    await flush_new(db, "an area")
+    await add_created(db, scope, area, "an area with that key exists")
     await changed(db, scope, client, f"area:{body.key}", "created")
     await db.commit()
     return AreaPublic(**body.model_dump())
@@ -170,9 +173,8 @@ async def add_point(
     if await db.scalar(select(model.id).where(model.key == body.key)) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"a {kind[:-1]} with that key exists")
     point = model(key=body.key, names=body.names, active=body.active)
-    mark(point, ["created"], scope.staff.email)
-    db.add(point)
-    await flush_new(db, f"a {kind[:-1]}")  # two admins at once: one of them gets the 409
+    # Two admins at once: one of them gets the 409.
+    await add_created(db, scope, point, f"a {kind[:-1]} with that key exists")
     await _set_areas(db, kind, point.id, body.areas)
     await changed(db, scope, client, f"{kind[:-1]}:{body.key}", "created")
     await db.commit()
@@ -223,9 +225,7 @@ async def add_category(
     position = await db.scalar(select(Category.position).order_by(Category.position.desc()))
     category = Category(key=body.key, names=body.names, routes_to=body.routes_to,
                         active=body.active, position=(position or 0) + 1)  # fmt: skip
-    mark(category, ["created"], scope.staff.email)
-    db.add(category)
-    await flush_new(db, "a category")
+    await add_created(db, scope, category, "a category with that key exists")
     await changed(db, scope, client, f"category:{body.key}", "created")
     await db.commit()
     return CategoryPublic(**body.model_dump())

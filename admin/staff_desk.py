@@ -13,10 +13,9 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin.directory_desk import changed, unprocessable
+from admin.directory_desk import add_created, changed, unprocessable
 from admin.schemas import StaffCreate, StaffMember, StaffUpdate
 from admin.scope import Scope
 from bot.deployment.web_edits import mark
@@ -91,12 +90,9 @@ async def add_staff(
     user = StaffUser(email=body.email.lower(), name=body.name, role=body.role,
                      language=body.language, password_hash=hash_password(body.password),
                      active=True)  # fmt: skip
-    mark(user, ["created", "memberships"], scope.staff.email)
-    db.add(user)
-    try:
-        await db.flush()
-    except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "an account with that email exists") from None
+    await add_created(
+        db, scope, user, "an account with that email exists", ("created", "memberships")
+    )
     await _set_roles(db, user, "forums", body.forums)
     await _set_roles(db, user, "units", body.units)
     await changed(db, scope, client, user.email, "created", action="staff_change")
