@@ -251,16 +251,7 @@ class Sender:
         while True:
             await asyncio.sleep(self.claim_timeout.total_seconds() / 3)
             try:
-                async with self.sessions() as db, db.begin():
-                    await db.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id.in_(ids),
-                            OutboxMessage.status == "sending",
-                            OutboxMessage.claimed_by == self.worker_id,
-                        )
-                        .values(claimed_at=utcnow())
-                    )
+                await self._settle(ids, claimed_at=utcnow())
             except Exception:  # the database is away: the next renewal tries again
                 log.exception("renewing the claim on %d outbox rows failed", len(ids))
 
