@@ -1,15 +1,13 @@
 """The sender worker: drains the outbox per channel, with retries and backoff.
 
-Rows are claimed with one conditional update (``status = 'pending'`` to
-``'sending'``), so two processes never send the same row; on PostgreSQL the rows
-are first picked with ``FOR UPDATE SKIP LOCKED``, so processes claiming at once
-take different rows instead of queueing for the same ones. A claim not renewed
-for ``claim_timeout`` (the lease; renewed while its batch goes out) is taken to be
-from a process that died and is released. The worker claims a channel's next batch
-while one goes out, so a provider's rate is used without a gap between batches.
-Replies go before notifications before bulk; within a recipient, in order, across
-processes too. A provider that is down stops its channel behind an
-outage gate (``bot.outage``): its messages wait, uncounted, until it is back.
+Rows are claimed by ``bot.claims`` (a conditional update, after ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL), so two processes never send the same row and a person's
+messages keep their order; a claim's lease is renewed while its batch goes out, and
+one not renewed for ``claim_timeout`` is taken to be from a process that died. The
+worker claims a channel's next batch while one goes out, so a provider's rate is
+used without a gap between batches. Replies go before notifications before bulk. A
+provider that is down stops its channel behind an outage gate (``bot.outage``): its
+messages wait, uncounted, until it is back.
 No database session is held while a provider is called: a slow provider must
 not hold connections (or SQLite's write lock) away from the webhooks.
 """
@@ -26,14 +24,13 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
+from bot.claims import claim_due
 from bot.contacts import stop_contact
-from bot.db import dialect_name
 from bot.directory import Directory, DirectoryCache
 from bot.dispatch_texts import DispatchTexts
 from bot.logs import LogThrottle
@@ -138,61 +135,15 @@ class Sender:
         )
 
     async def _claim(self, channel: str, recipient_hash: str | None, limit: int) -> list[int]:
-        now = utcnow()
         async with self.sessions() as db, db.begin():
-            await db.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.status == "sending",
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.claimed_at < now - self.claim_timeout,
-                )
-                .values(status="pending", claimed_by=None)
+            return await claim_due(
+                db,
+                channel=channel,
+                worker_id=self.worker_id,
+                claim_timeout=self.claim_timeout,
+                limit=limit,
+                recipient_hash=recipient_hash,
             )
-            earlier = aliased(OutboxMessage)
-            # Per recipient, in order: nothing overtakes an earlier message that is being
-            # sent (by any process) or waiting for its retry.
-            blocked_by_earlier = exists().where(
-                earlier.recipient_hash == OutboxMessage.recipient_hash,
-                earlier.channel == OutboxMessage.channel,
-                earlier.id < OutboxMessage.id,
-                # A reply does not wait behind a broadcast held for the morning.
-                earlier.priority <= OutboxMessage.priority,
-                or_(
-                    earlier.status == "sending",
-                    and_(earlier.status == "pending", earlier.next_attempt_at > now),
-                ),
-            )
-            due = (
-                select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority)
-                .where(
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.next_attempt_at <= now,
-                    ~blocked_by_earlier,
-                )
-                .order_by(OutboxMessage.priority, OutboxMessage.id)
-                .limit(limit)
-            )
-            if recipient_hash is not None:
-                due = due.where(OutboxMessage.recipient_hash == recipient_hash)
-            postgres = dialect_name(db) == "postgresql"
-            if postgres:  # rows another process is claiming right now are left to it
-                due = due.with_for_update(skip_locked=True, of=OutboxMessage)
-            picked = list((await db.execute(due)).all())
-            if postgres and picked:
-                picked = await _not_overtaking(db, channel, picked)
-            ids = [row.id for row in picked]
-            if not ids:
-                return []
-            claimed = await db.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
-                .values(status="sending", claimed_by=self.worker_id, claimed_at=now)
-                .returning(OutboxMessage.id)
-            )
-            won = set(claimed.scalars())
-            return [row_id for row_id in ids if row_id in won]  # priority order, as selected
 
     async def drain_once(self, channel: str, recipient_hash: str | None = None) -> int:
         """Send what is due on one channel; returns how many rows were handled.
@@ -553,30 +504,3 @@ class Sender:
                     await asyncio.wait_for(wake.wait(), timeout=max(0.01, self._soonest))
         if sending is not None:
             await sending
-
-
-async def _not_overtaking(db: AsyncSession, channel: str, picked: list[Any]) -> list[Any]:
-    """The picked rows less those that would overtake an earlier message to the same
-    person that is not among them: one another process is claiming at this moment
-    (skipped as locked, still "pending" to us), or one itself held back."""
-    ids = {row.id for row in picked}
-    earlier = await db.execute(
-        select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority).where(
-            OutboxMessage.recipient_hash.in_({row.recipient_hash for row in picked}),
-            OutboxMessage.channel == channel,
-            OutboxMessage.status.in_(("pending", "sending")),
-            OutboxMessage.id < max(ids),
-            OutboxMessage.id.not_in(ids),
-        )
-    )
-    ahead: dict[str, list[tuple[int, int]]] = {}
-    for row_id, recipient, priority in earlier.all():
-        ahead.setdefault(recipient, []).append((row_id, priority))
-    kept: set[int] = set()
-    for row in sorted(picked, key=lambda r: r.id):
-        waiting = ahead.setdefault(row.recipient_hash, [])
-        if any(i < row.id and p <= row.priority for i, p in waiting):
-            waiting.append((row.id, row.priority))  # left behind, it holds back later ones
-        else:
-            kept.add(row.id)
-    return [row for row in picked if row.id in kept]
