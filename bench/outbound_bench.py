@@ -108,10 +108,7 @@ async def send_rate(tmp: Path, limit: float, count: int) -> None:
         settings = support.test_settings(
             url,
             tmp,
-            TWILIO_ACCOUNT_SID=fake.account_sid,
-            TWILIO_AUTH_TOKEN=fake.auth_token,
-            TWILIO_SMS_FROM="+254711000000",
-            TWILIO_API_URL=fake.url,
+            **fake.app_env(),
             TWILIO_SMS_RATE=limit,
         )
         services = await support.open_services(settings)

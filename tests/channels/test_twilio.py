@@ -70,11 +70,8 @@ def twilio_settings(fake: FakeTwilio) -> dict[str, Any]:
     """The settings of an app that talks to ``fake`` for SMS and WhatsApp, unthrottled."""
     return {
         "PUBLIC_BASE_URL": PUBLIC,
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_SMS_FROM": SMS_FROM,
+        **fake.app_env(SMS_FROM),
         "TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
-        "TWILIO_API_URL": fake.url,
         "TWILIO_SMS_RATE": 1000,
         "TWILIO_WHATSAPP_RATE": 1000,
     }

@@ -51,11 +51,8 @@ async def healthy_deployment(
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_WEBHOOK_SECRET": "s" * 32,
         "TELEGRAM_API_URL": telegram.url,
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_SMS_FROM": "+254711000000",
+        **twilio.app_env(),
         "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
-        "TWILIO_API_URL": twilio.url,
         "BARAZA_METRICS_TOKEN": "m" * 32,
         "REDIS_URL": "redis://127.0.0.1:6379/0",
     }

@@ -373,6 +373,16 @@ class FakeTwilio(LocalServer):
         self._lock = threading.RLock()
         self._reset_state()
 
+    def app_env(self, sms_from: str = "+254711000000") -> dict[str, str]:
+        """The app's settings (environment names) to reach this fake and send SMS from
+        ``sms_from``; callers add rates, WhatsApp and the rest."""
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_SMS_FROM": sms_from,
+            "TWILIO_API_URL": self.url,
+        }
+
     # -- lifecycle ----------------------------------------------------------------
 
     def _reset_state(self) -> None:

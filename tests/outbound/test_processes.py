@@ -97,10 +97,7 @@ def server_env(url: str, tmp: Path, key: str, fake: FakeTwilio, rate: int) -> di
         "BARAZA_TICK_SECONDS": "2",  # what another process plans is seen within a tick
         "BARAZA_CLAIM_TIMEOUT_SECONDS": "3",
         "BARAZA_QUIET_HOURS": "00:00-00:00",
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_SMS_FROM": SMS_FROM,
-        "TWILIO_API_URL": fake.url,
+        **fake.app_env(SMS_FROM),
         "TWILIO_SMS_RATE": str(rate),
         "PUBLIC_BASE_URL": "https://bot.example.org",
     }
