@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
+from twilio.rest import Client as TwilioClient
 
 from bot import privacy
 from bot.conversation import (
@@ -60,6 +61,7 @@ class Services:
     limiter: Limiter
     channels: dict[str, Channel] = field(default_factory=dict)
     telegram: TelegramClient | None = None
+    twilio: TwilioClient | None = None
     telegram_updates: TelegramUpdates | None = None
     _sender: Sender | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -103,7 +105,7 @@ class Services:
     def _open_twilio(self) -> None:
         settings = self.settings
         assert settings.twilio_account_sid and settings.twilio_auth_token
-        client = twilio.make_client(
+        client = self.twilio = twilio.make_client(
             settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_url
         )
         base = settings.public_base_url
@@ -296,5 +298,7 @@ class Services:
                 await task
         if self.telegram is not None:
             await self.telegram.close()
+        if self.twilio is not None:
+            await twilio.close_client(self.twilio)
         await self.limiter.close()
         await self.engine.dispose()

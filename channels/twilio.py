@@ -1,10 +1,11 @@
 """SMS and WhatsApp through Twilio: one adapter, forked on the address scheme.
 
 ``tel:+254...`` goes out as SMS from ``TWILIO_SMS_FROM``, ``whatsapp:+254...`` as
-WhatsApp from ``TWILIO_WHATSAPP_FROM``; both use the twilio library's REST client,
-pointed at ``TWILIO_API_URL``. Choices become a numbered text menu (SMS has no
-buttons, and numbered text works on every WhatsApp). Inbound webhooks are parsed
-here from Twilio's form fields; their signatures are checked in ``bot.webhooks``.
+WhatsApp from ``TWILIO_WHATSAPP_FROM``; both use the twilio library's REST client
+(its async calls, on httpx), pointed at ``TWILIO_API_URL``. Choices become a numbered
+text menu (SMS has no buttons, and numbered text works on every WhatsApp). Inbound
+webhooks are parsed here from Twilio's form fields; their signatures are checked in
+``bot.webhooks``.
 
 Twilio's answers map onto the sender's errors: 429 is throttling (wait, do not
 count an attempt), 5xx and network trouble are retried with backoff, 21610 means
@@ -18,19 +19,17 @@ language, or is held (kept, reported, sent when they next write), never dropped.
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import re
-import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from requests import Session
+import httpx
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
@@ -67,9 +66,7 @@ WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
 WINDOW_MARGIN = timedelta(minutes=5)  # last_inbound_at is kept to the minute
 BUTTON_TITLE = 20  # characters on a WhatsApp quick-reply button
 TEMPLATE_VARIABLE = 1024  # characters in one content variable
-# Threads for the blocking REST client: more than the sender sends at once, so a send
-# never queues for a thread after its rate slot came (and then goes out bunched).
-SEND_THREADS = 16
+CONNECTIONS = 16  # more than the sender sends at once: a send never waits for a connection
 
 
 class OutsideWindow(Held):
@@ -78,35 +75,64 @@ class OutsideWindow(Held):
     configured; it is never dropped silently."""
 
 
-class RootedHttpClient(TwilioHttpClient):
-    """Sends every request to ``api_url`` instead of api.twilio.com (TWILIO_API_URL), on a
-    keep-alive session of the calling thread's own: the sender calls Twilio from several
-    worker threads at once, and a ``requests.Session`` is not safe to share."""
+class RootedHttpClient(AsyncHttpClient):
+    """Twilio's REST calls made from the event loop, on httpx, to ``api_url`` instead of
+    api.twilio.com (TWILIO_API_URL).
+
+    Async rather than twilio's blocking client in threads: a send then leaves the moment
+    its rate slot comes. Handed to a thread after its slot, it waited for that thread
+    (and the interpreter's lock) a varying few milliseconds, and sends reached Twilio
+    bunched, more than the limit in some second. The connection pool is made on first
+    use, inside the loop that uses it."""
 
     def __init__(self, api_url: str, timeout: float = 15.0) -> None:
-        self._local = threading.local()
-        super().__init__(timeout=timeout)
+        super().__init__(logging.getLogger("twilio.http_client"), True, timeout)
         self.api_url = api_url.rstrip("/")
+        self._http: httpx.AsyncClient | None = None
 
-    @property
-    def session(self) -> Session:
-        session: Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = Session()
-        return session
-
-    @session.setter
-    def session(self, _value: Session | None) -> None:
-        """Twilio's constructor assigns one shared session; each thread makes its own."""
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+    async def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio's signature
+        allow_redirects: bool = False,
+    ) -> Response:
+        if self._http is None:
+            pool = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+            self._http = httpx.AsyncClient(limits=pool)
         # api.twilio.com, or api.<edge>.<region>.twilio.com when TWILIO_EDGE/REGION are set
-        url = TWILIO_HOST.sub(self.api_url, url, count=1)
-        return super().request(method, url, *args, **kwargs)
+        url = TWILIO_HOST.sub(self.api_url, uri, count=1)
+        answer = await self._http.request(
+            method.upper(),
+            url,
+            params=params,  # type: ignore[arg-type]
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout or self.timeout,
+            follow_redirects=allow_redirects,
+        )
+        return Response(answer.status_code, answer.text, answer.headers)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
 
 def make_client(account_sid: str, auth_token: str, api_url: str) -> Client:
     return Client(account_sid, auth_token, http_client=RootedHttpClient(api_url))
+
+
+async def close_client(client: Client) -> None:
+    """Let go of the client's connections (it makes new ones if used again)."""
+    http = client.http_client
+    if isinstance(http, RootedHttpClient):
+        await http.close()
 
 
 # ------------------------------------------------------------------ inbound
@@ -213,7 +239,6 @@ class TwilioChannel(Channel):
         # Twilio's limit is per sending number, whichever process sends.
         self.limiter = limiter or LocalLimiter()
         self.limit_key = f"twilio:{config.sender}"
-        self._threads = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix=f"twilio-{name}")
 
     def body(self, message: OutboundMessage) -> str:
         text = self.render(message)
@@ -222,24 +247,19 @@ class TwilioChannel(Channel):
     def _address(self, urn: URN) -> str:
         return f"whatsapp:{urn.path}" if urn.scheme == "whatsapp" else urn.path
 
-    def _create(self, fields: dict[str, Any]) -> Any:
-        values: dict[str, Any] = {"from_": self.config.sender, **fields}
-        if self.config.status_callback:
-            values["status_callback"] = self.config.status_callback
-        return self.client.messages.create(**values)
-
     async def _send(self, urn: URN, fields: dict[str, Any]) -> str:
         """One message resource created at Twilio, at the sender's rate; its sid."""
+        values: dict[str, Any] = {"to": self._address(urn), "from_": self.config.sender, **fields}
+        if self.config.status_callback:
+            values["status_callback"] = self.config.status_callback
         await self.limiter.acquire(self.limit_key, self.config.messages_per_second)
         try:
-            created = await asyncio.get_running_loop().run_in_executor(
-                self._threads, self._create, {"to": self._address(urn), **fields}
-            )
+            created = await self.client.messages.create_async(**values)
         except TwilioRestException as exc:
             raise _error(exc, self.throttle_seconds) from exc
         except TwilioException as exc:
             raise ConnectionFailed(str(exc)) from exc
-        except OSError as exc:  # requests' connection errors are OSErrors
+        except httpx.TransportError as exc:  # refused, reset, timed out
             raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
         return str(created.sid)
 

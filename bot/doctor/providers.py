@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import httpx
 import redis.asyncio as redis
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -105,7 +106,7 @@ async def twilio_checks(settings: Settings) -> list[Check]:
     client = twilio.make_client(sid, token, root)
     try:
         account = await asyncio.wait_for(
-            asyncio.to_thread(lambda: client.api.v2010.accounts(sid).fetch()), ANSWER_SECONDS
+            client.api.v2010.accounts(sid).fetch_async(), ANSWER_SECONDS
         )
     except TwilioRestException as exc:
         if exc.status in (401, 403, 404):
@@ -118,7 +119,7 @@ async def twilio_checks(settings: Settings) -> list[Check]:
                 )
             ]
         return [fail("twilio account", f"{root} answered {exc.status}: {exc.msg}", "retry later")]
-    except (TwilioException, OSError, TimeoutError) as exc:
+    except (TwilioException, httpx.TransportError, OSError, TimeoutError) as exc:
         return [
             fail(
                 "twilio",
@@ -126,6 +127,8 @@ async def twilio_checks(settings: Settings) -> list[Check]:
                 "check this machine's outbound network (firewall, proxy) and TWILIO_API_URL",
             )
         ]
+    finally:
+        await twilio.close_client(client)
     checks = []
     if account.status != "active":
         checks.append(

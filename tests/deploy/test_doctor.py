@@ -219,12 +219,16 @@ async def test_production_refuses_a_missing_key_and_a_plain_http_url(tmp_path: P
         PUBLIC_BASE_URL="http://bot.example.org",
         TELEGRAM_BOT_TOKEN="123:abc",
         TELEGRAM_API_URL="http://127.0.0.1:9",
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN="secret",
+        TWILIO_API_URL="http://127.0.0.1:9",
     )
     assert checks["data key"].status == "fail" and "BARAZA_DATA_KEY" in checks["data key"].says
     assert checks["public URL"].status == "fail" and "not https" in checks["public URL"].says
     assert checks["database"].says.endswith("none.db does not exist")
     assert checks["database engine"].status == "warn"
     assert checks["telegram"].says.startswith("cannot reach http://127.0.0.1:9")
+    assert checks["twilio"].says.startswith("cannot reach http://127.0.0.1:9")
     assert not (tmp_path / "data.key").exists() and not (tmp_path / "none.db").exists()
 
 
