@@ -135,14 +135,23 @@ def db_upgrade() -> None:
     is_flag=True,
     help="Let the file win over edits made in the staff pages since the last import.",
 )
-def import_(path: Path, dry_run: bool, overwrite_web_edits: bool) -> None:
+@click.option(
+    "--keep-web-edits",
+    is_flag=True,
+    help="Import the rest of the file and keep the edits made in the staff pages (each "
+    "one kept is listed).",
+)
+def import_(path: Path, dry_run: bool, overwrite_web_edits: bool, keep_web_edits: bool) -> None:
     """Load or update a deployment (areas, forums, units, categories, staff) from YAML.
 
     Stops, writing nothing, when the file would undo edits made on the web, and
-    lists them: change the file to match (see `baraza export-deployment`) or give
-    --overwrite-web-edits."""
+    lists them: change the file to match (see `baraza export-deployment`), or give
+    --overwrite-web-edits to let the file win, or --keep-web-edits to keep them."""
     from bot.deployment import DeploymentError, ImportConflicts, import_file
     from bot.services import Services
+
+    if overwrite_web_edits and keep_web_edits:
+        raise click.UsageError("give --overwrite-web-edits or --keep-web-edits, not both")
 
     async def run() -> None:
         services = await Services.open(_settings())
@@ -150,7 +159,11 @@ def import_(path: Path, dry_run: bool, overwrite_web_edits: bool) -> None:
             async with services.sessions() as session:
                 languages = set(services.runtime.catalogs.languages)
                 report = await import_file(
-                    session, path, languages, overwrite_web_edits=overwrite_web_edits
+                    session,
+                    path,
+                    languages,
+                    overwrite_web_edits=overwrite_web_edits,
+                    keep_web_edits=keep_web_edits,
                 )
                 if dry_run:
                     await session.rollback()
@@ -175,7 +188,8 @@ def import_(path: Path, dry_run: bool, overwrite_web_edits: bool) -> None:
         click.echo("\n".join(f"  {line}" for line in exc.conflicts), err=True)
         _fail(
             f"{path}: nothing imported. Put the web edits into the file (see "
-            "`baraza export-deployment`) or run again with --overwrite-web-edits"
+            "`baraza export-deployment`), or run again with --overwrite-web-edits (the "
+            "file wins) or --keep-web-edits (the web edits stay)"
         )
 
 
