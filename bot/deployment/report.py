@@ -1,5 +1,5 @@
 """What an import did (or, in a dry run, would do): rows added, changed, kept,
-deactivated, and the web edits it would have undone, overwrote or kept.
+deactivated, and the web edits it would have undone (or overwrote, or kept as asked).
 
 Every field the importer writes goes through ``ImportReport.set``, so the report is
 complete by construction and the web-edit rule (``bot.deployment.web_edits``) is
