@@ -21,7 +21,7 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 
 ## run: the server on 127.0.0.1:8000 with SQLite and the demo deployment
 run: $(STAMP) $(MO)
-	-$(BIN)/baraza import $(DEMO)  # refuses (and says why) to undo edits made in the pages
+	$(BIN)/baraza import --keep-web-edits $(DEMO)  # edits made in the pages stay (and are listed)
 	$(BIN)/baraza serve
 
 ## test: lint, types, flow checks and the whole suite on SQLite and PostgreSQL

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.deps import ClientDep, PageNumber, PageScope, RowId, ServicesDep, SessionDep
 from admin.outbound import broadcasts as desk
-from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, texts
+from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, show, texts
 from admin.outbound.schemas import BroadcastPreview, BroadcastWrite, ChannelName
 from admin.pages import render
 from admin.scope import Scope
@@ -39,11 +39,11 @@ async def broadcasts_page(
     services: ServicesDep,
     page: PageNumber = 1,
 ) -> Response:
-    try:
+    async def found() -> dict[str, Any]:
         listing = await desk.listing(db, services, scope, page=max(page, 1), per_page=25)
-    except HTTPException as exc:
-        return refused(request, scope, exc)
-    return render(request, "broadcasts.html", scope, listing=listing)
+        return {"listing": listing}
+
+    return await show(request, scope, "broadcasts.html", found())
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -114,12 +114,11 @@ async def broadcast_page(
     done: str = "",
     error: str = "",
 ) -> Response:
-    try:
+    async def found() -> dict[str, Any]:
         broadcast = await desk.detail(db, services, scope, broadcast_id)
-    except HTTPException as exc:
-        return refused(request, scope, exc)
-    live = broadcast.status in LIVE
-    return render(request, "broadcast.html", scope, b=broadcast, live=live, done=done, error=error)
+        return {"b": broadcast, "live": broadcast.status in LIVE}
+
+    return await show(request, scope, "broadcast.html", found(), done=done, error=error)
 
 
 @router.post("/{broadcast_id}/cancel")

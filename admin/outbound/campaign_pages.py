@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from admin.deps import ClientDep, PageScope, RowId, ServicesDep, SessionDep
 from admin.outbound import campaigns as desk
-from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, texts
+from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, show, texts
 from admin.outbound.schemas import CampaignWrite
 from admin.pages import render
 from admin.scope import Scope
@@ -31,12 +31,11 @@ MAX_PARTS = 52  # a year of weekly messages
 async def campaigns_page(
     request: Request, db: SessionDep, scope: PageScope, services: ServicesDep
 ) -> Response:
-    try:
+    async def found() -> dict[str, Any]:
         campaigns = await desk.listing(db, services, scope)
-        topics = await desk.topics(db, scope)
-    except HTTPException as exc:
-        return refused(request, scope, exc)
-    return render(request, "campaigns.html", scope, campaigns=campaigns, topics=topics)
+        return {"campaigns": campaigns, "topics": await desk.topics(db, scope)}
+
+    return await show(request, scope, "campaigns.html", found())
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -88,11 +87,10 @@ async def campaign_page(
     done: str = "",
     error: str = "",
 ) -> Response:
-    try:
-        campaign = await desk.detail(db, services, scope, campaign_id)
-    except HTTPException as exc:
-        return refused(request, scope, exc)
-    return render(request, "campaign.html", scope, c=campaign, done=done, error=error)
+    async def found() -> dict[str, Any]:
+        return {"c": await desk.detail(db, services, scope, campaign_id)}
+
+    return await show(request, scope, "campaign.html", found(), done=done, error=error)
 
 
 @router.post("/{campaign_id}/{action}")

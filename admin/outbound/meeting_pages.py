@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.deps import ClientDep, PageScope, RowId, ServicesDep, SessionDep
 from admin.outbound import meetings as desk
-from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, texts
+from admin.outbound.page_kit import back, failed, is_refusal, optional, parse, refused, show, texts
 from admin.outbound.schemas import MeetingMove, MeetingWrite
 from admin.pages import render
 from admin.scope import Scope
@@ -30,11 +30,10 @@ router = APIRouter(prefix="/admin/meetings", include_in_schema=False)
 async def meetings_page(
     request: Request, db: SessionDep, scope: PageScope, services: ServicesDep
 ) -> Response:
-    try:
-        listing = await desk.listing(db, services, scope)
-    except HTTPException as exc:
-        return refused(request, scope, exc)
-    return render(request, "meetings.html", scope, listing=listing)
+    async def found() -> dict[str, Any]:
+        return {"listing": await desk.listing(db, services, scope)}
+
+    return await show(request, scope, "meetings.html", found())
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -86,12 +85,12 @@ async def meeting_page(
     done: str = "",
     error: str = "",
 ) -> Response:
-    try:
+    async def found() -> dict[str, Any]:
         meeting = await desk.detail(db, services, scope, meeting_id)
-    except HTTPException as exc:
-        return refused(request, scope, exc)
-    local = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%Y-%m-%dT%H:%M")
-    return render(request, "meeting.html", scope, m=meeting, local=local, done=done, error=error)
+        local = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone))
+        return {"m": meeting, "local": local.strftime("%Y-%m-%dT%H:%M")}
+
+    return await show(request, scope, "meeting.html", found(), done=done, error=error)
 
 
 @router.post("/{meeting_id}/reschedule")

@@ -1,5 +1,6 @@
 """What the broadcasts, meetings and campaigns pages share: how a refusal looks, how a
-form comes back with its outcome, and how a form's fields become an API body.
+page shows what a desk found (or refuses), how a form comes back with its outcome, and
+how a form's fields become an API body.
 
 The pages call the same desks as the API, whose refusals are ``HTTPException``s: a
 403 or 404 shows the not-found page with that status (as the case pages do), and
@@ -8,6 +9,7 @@ anything else (409, 422) goes back to the form as a message.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -39,6 +41,24 @@ templates.env.globals["weekdays"] = WEEKDAYS
 def refused(request: Request, scope: Scope, exc: HTTPException) -> Response:
     """The not-found page for a 403 or 404 (nothing here you can open)."""
     return render(request, "missing.html", scope, status_code=exc.status_code)
+
+
+async def show(
+    request: Request,
+    scope: Scope,
+    template: str,
+    found: Awaitable[Mapping[str, Any]],
+    **context: Any,
+) -> Response:
+    """``template`` with what ``found`` read through a desk (and ``context``), or the
+    not-found page with the desk's status when it refused (another forum's broadcast,
+    a role that may not open the list): the lists and the one-item pages say "nothing
+    here you can open" the same way."""
+    try:
+        values = await found
+    except HTTPException as exc:
+        return refused(request, scope, exc)
+    return render(request, template, scope, **values, **context)
 
 
 def is_refusal(exc: HTTPException) -> bool:

@@ -169,12 +169,17 @@ def _joined_through_bot(member: ForumMember) -> bool:
 
 
 async def apply_deployment(
-    db: AsyncSession, spec: DeploymentFile, *, overwrite_web_edits: bool = False
+    db: AsyncSession,
+    spec: DeploymentFile,
+    *,
+    overwrite_web_edits: bool = False,
+    keep_web_edits: bool = False,
 ) -> ImportReport:
     """Make the directory what the file says. Raises ``ImportConflicts`` (after the
     whole file was compared, so every conflict is listed) when that would undo web
-    edits and ``overwrite_web_edits`` is not set; the caller rolls back."""
-    report = ImportReport(overwrite=overwrite_web_edits)
+    edits, unless told to overwrite them or to keep them (and import the rest); the
+    caller rolls back."""
+    report = ImportReport(overwrite=overwrite_web_edits, keep=keep_web_edits)
     info = spec.deployment
     deployment = await db.scalar(select(Deployment))
     if deployment is None:
@@ -351,8 +356,15 @@ async def apply_deployment(
 
 
 async def import_file(
-    db: AsyncSession, path: Path, languages: set[str], *, overwrite_web_edits: bool = False
+    db: AsyncSession,
+    path: Path,
+    languages: set[str],
+    *,
+    overwrite_web_edits: bool = False,
+    keep_web_edits: bool = False,
 ) -> ImportReport:
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     spec = parse_deployment(text, str(path), languages)
-    return await apply_deployment(db, spec, overwrite_web_edits=overwrite_web_edits)
+    return await apply_deployment(
+        db, spec, overwrite_web_edits=overwrite_web_edits, keep_web_edits=keep_web_edits
+    )

@@ -1,5 +1,5 @@
 """What an import did (or, in a dry run, would do): rows added, changed, kept,
-deactivated, and the web edits it would have undone.
+deactivated, and the web edits it would have undone (or overwrote, or kept as asked).
 
 Every field the importer writes goes through ``ImportReport.set``, so the report is
 complete by construction and the web-edit rule (``bot.deployment.web_edits``) is
@@ -29,7 +29,11 @@ def _shown(value: Any) -> str:
 
 @dataclass
 class ImportReport:
+    """``overwrite`` lets the file win over web edits; ``keep`` keeps them and imports
+    the rest; with neither, a web edit the file would undo is a conflict."""
+
     overwrite: bool = False
+    keep: bool = False
     changes: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     added: list[str] = field(default_factory=list)
@@ -38,6 +42,11 @@ class ImportReport:
     listed: list[str] = field(default_factory=list)  # every row the file names
     conflicts: list[str] = field(default_factory=list)
     overwritten: list[str] = field(default_factory=list)
+    kept_edits: list[str] = field(default_factory=list)  # web edits left as they are
+
+    def __post_init__(self) -> None:
+        if self.overwrite and self.keep:
+            raise ValueError("a web edit is either overwritten or kept, not both")
 
     def _changed(self, row: Any, what: str) -> None:
         self.changes += 1
@@ -51,13 +60,15 @@ class ImportReport:
 
     def may_change(self, row: Any, what: str, differs: bool, said: str) -> bool:
         """Whether the import may change ``what`` of ``row``: always, unless it was
-        edited on the web and the file says otherwise (a conflict, or an overwrite
-        when asked for). Where the file agrees, the web mark goes."""
+        edited on the web and the file says otherwise (a conflict; or, when asked for,
+        an overwrite or a kept edit, which keeps its mark). Where the file agrees, the
+        web mark goes."""
         when = marked(row, what)
         if when is None:
             return True
         if differs and not self.overwrite:
-            self.conflicts.append(f"{label(row)} {what}: edited on the web {when}; {said}")
+            found = f"{label(row)} {what}: edited on the web {when}; {said}"
+            (self.kept_edits if self.keep else self.conflicts).append(found)
             return False
         if differs:
             self.overwritten.append(f"{label(row)} {what} (edited on the web {when})")
@@ -100,4 +111,8 @@ class ImportReport:
         ]
         if self.overwritten:
             out.append(f"{verbs[4]} web edits: {', '.join(self.overwritten)}")
+        if self.kept_edits:
+            undone = "would undo" if dry_run else "would have undone"
+            out.append(f"{verbs[2]} {len(self.kept_edits)} web edit(s) the file {undone}:")
+            out.extend(f"  {line}" for line in self.kept_edits)
         return out

@@ -190,6 +190,11 @@ async def test_pages_refuse_what_the_api_refuses(
         assert (await officer.get(path)).status_code == 403, path
     assert (await chair.get("/admin/campaigns")).status_code == 403
     assert (await chair.get("/admin/campaigns/new")).status_code == 403
+    for kind in ("broadcasts", "meetings", "campaigns"):  # one item: none, or not yours
+        for who, status in ((admin, 404), (officer, 403)):
+            page = await who.get(f"/admin/{kind}/999999")
+            assert page.status_code == status, (kind, status)
+            assert "There is nothing here that you can open." in page.text
     away = await chair.post(
         "/admin/broadcasts/new", {**broadcast_form(forum="kakuma-cpf"), "step": "preview"}
     )

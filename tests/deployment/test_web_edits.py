@@ -8,25 +8,27 @@ run through ``import_file`` on both databases and through the ``baraza`` command
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.deployment import ImportConflicts, import_file
 from bot.deployment.exporter import export_deployment
-from bot.models import Category, Forum, StaffUser
+from bot.models import Category, Forum, ForumMember, ForumStaff, StaffUser
 from bot.services import Services
 from bot.settings import generate_key
 from bot.staff import hash_password
 from tests.admin.conftest import PASSWORD, Staff, token_for
-from tests.support import DEMO, create_database, drop_database, open_services
+from tests.support import DEMO, create_database, demo_with, drop_database, open_services
 from tests.support import test_settings as make_settings
-from tests.test_app_and_cli import baraza, cli_env  # noqa: F401 (a fixture)
+from tests.test_app_and_cli import CLOSED_PORT_URL, baraza, cli_env  # noqa: F401 (a fixture)
 
 ADMIN = "programme@baraza.example"
 
@@ -184,3 +186,92 @@ def test_the_command_stops_on_web_edits_and_dry_runs_write_nothing(
     done = baraza(cli_env, "import", "--overwrite-web-edits", str(DEMO)).stdout
     assert "deactivated: category:noise" in done
     assert baraza(cli_env, "import", str(DEMO)).stdout.strip().endswith("no changes")
+
+
+async def test_the_command_keeps_web_edits_and_imports_the_rest(
+    blank_database: str,
+    cli_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``--keep-web-edits`` (what ``make run`` gives): the web edits stay, marked, and
+    are listed; everything else the file says lands; a broken file still fails."""
+    env = {**cli_env, "DATABASE_URL": blank_database}
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return baraza(env, "import", *args, check=check)
+
+    await asyncio.to_thread(run, str(DEMO))
+    settings = make_settings(blank_database, tmp_path, BARAZA_DATA_KEY=env["BARAZA_DATA_KEY"])
+    services = await Services.open(settings)
+    try:
+        async with signed_in_admin(services) as admin:
+            amina = await edit_on_the_web(admin)
+    finally:
+        await services.close()
+
+    def change(data: dict[str, Any]) -> None:
+        forums = {f["key"]: f for f in data["forums"]}
+        forums["eastleigh-cpf"]["service_radius_km"] = 8  # names were edited on the web
+        forums["eastleigh-cpf"]["members"].append("tel:+254700000103")
+        forums["kakuma-cpf"]["names"]["en"] = "Kakuma Safety Forum"
+        peter = next(s for s in data["staff"] if s["email"] == "peter@baraza.example")
+        peter["name"] = "Peter M. Mwangi"
+
+    changed = str(demo_with(tmp_path, change))
+    dry = (await asyncio.to_thread(run, "--dry-run", "--keep-web-edits", changed)).stdout
+    assert "would keep 3 web edit(s) the file would undo:" in dry, dry
+    done = (await asyncio.to_thread(run, "--keep-web-edits", changed)).stdout
+    assert "kept 3 web edit(s) the file would have undone:" in done, done
+    assert "forum:eastleigh-cpf names: edited on the web" in done
+    assert "Eastleigh Safety Forum" in done and "by programme@baraza.example" in done
+    assert "category:noise created: edited on the web" in done
+    assert "staff:amina@baraza.example memberships: edited on the web" in done
+    assert "forum:eastleigh-cpf (service_radius_km, members)" in done
+    assert "forum:kakuma-cpf (names)" in done and "staff:peter@baraza.example (name)" in done
+    assert "deactivated: nothing" in done, done
+
+    services = await Services.open(settings)
+    try:
+        async with services.sessions() as db:
+            forums = {f.key: f for f in (await db.execute(select(Forum))).scalars()}
+            eastleigh, kakuma = forums["eastleigh-cpf"], forums["kakuma-cpf"]
+            assert eastleigh.names == {"en": "Eastleigh Safety Forum"}  # kept
+            assert "names" in eastleigh.web_edits  # still the web's, not the file's
+            assert eastleigh.service_radius_km == 8  # the rest of the file landed
+            assert kakuma.names["en"] == "Kakuma Safety Forum"
+            noise = await db.scalar(select(Category).where(Category.key == "noise"))
+            assert noise is not None and noise.active
+            roles = (await db.execute(select(ForumStaff.forum_id, ForumStaff.role)
+                                      .where(ForumStaff.staff_id == amina))).all()  # fmt: skip
+            assert [tuple(r) for r in roles] == [(kakuma.id, "chair")]
+            peter = await db.scalar(
+                select(StaffUser).where(StaffUser.email == "peter@baraza.example")
+            )
+            assert peter is not None and peter.name == "Peter M. Mwangi"
+            members = await db.scalar(
+                select(func.count())
+                .select_from(ForumMember)
+                .where(ForumMember.forum_id == eastleigh.id)
+            )
+            assert members == 3
+    finally:
+        await services.close()
+
+    again = (await asyncio.to_thread(run, "--keep-web-edits", changed)).stdout
+    assert "kept 3 web edit(s)" in again and again.strip().endswith("no changes")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("deployment: {name: x}\nareas: [{key: a, parent: nowhere}]\n")
+    failed = await asyncio.to_thread(run, "--keep-web-edits", str(broken), check=False)
+    assert failed.returncode == 2 and "nothing imported" in failed.stderr
+    both = await asyncio.to_thread(
+        run, "--keep-web-edits", "--overwrite-web-edits", changed, check=False
+    )
+    assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_keeping_web_edits_still_fails_when_the_database_is_away(
+    cli_env: dict[str, str],  # noqa: F811
+) -> None:
+    env = {**cli_env, "DATABASE_URL": CLOSED_PORT_URL}
+    away = baraza(env, "import", "--keep-web-edits", str(DEMO), check=False)
+    assert away.returncode != 0 and "imported" not in away.stdout
