@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import anyio._backends._asyncio  # noqa: F401 - see below
 import httpx
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import AsyncHttpClient
@@ -66,6 +67,8 @@ WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
 WINDOW_MARGIN = timedelta(minutes=5)  # last_inbound_at is kept to the minute
 BUTTON_TITLE = 20  # characters on a WhatsApp quick-reply button
 TEMPLATE_VARIABLE = 1024  # characters in one content variable
+# httpcore loads anyio's asyncio backend at its first request (some 20 ms): imported
+# above, it is not paid between the first message's rate slot and its request.
 CONNECTIONS = 16  # more than the sender sends at once: a send never waits for a connection
 
 
@@ -82,13 +85,12 @@ class RootedHttpClient(AsyncHttpClient):
     Async rather than twilio's blocking client in threads: a send then leaves the moment
     its rate slot comes. Handed to a thread after its slot, it waited for that thread
     (and the interpreter's lock) a varying few milliseconds, and sends reached Twilio
-    bunched, more than the limit in some second. The connection pool is made on first
-    use, inside the loop that uses it."""
+    bunched, more than the limit in some second."""
 
     def __init__(self, api_url: str, timeout: float = 15.0) -> None:
         super().__init__(logging.getLogger("twilio.http_client"), True, timeout)
         self.api_url = api_url.rstrip("/")
-        self._http: httpx.AsyncClient | None = None
+        self._http = self._connections()
 
     async def request(
         self,
@@ -101,9 +103,8 @@ class RootedHttpClient(AsyncHttpClient):
         timeout: float | None = None,  # noqa: ASYNC109 - twilio's signature
         allow_redirects: bool = False,
     ) -> Response:
-        if self._http is None:
-            pool = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-            self._http = httpx.AsyncClient(limits=pool)
+        if self._http.is_closed:
+            self._http = self._connections()
         # api.twilio.com, or api.<edge>.<region>.twilio.com when TWILIO_EDGE/REGION are set
         url = TWILIO_HOST.sub(self.api_url, uri, count=1)
         answer = await self._http.request(
@@ -118,10 +119,15 @@ class RootedHttpClient(AsyncHttpClient):
         )
         return Response(answer.status_code, answer.text, answer.headers)
 
+    @staticmethod
+    def _connections() -> httpx.AsyncClient:
+        """The pool, made before the first send: making it loads the CA certificates,
+        tens of milliseconds that would delay the first message behind its slot."""
+        pool = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        return httpx.AsyncClient(limits=pool)
+
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._http.aclose()
 
 
 def make_client(account_sid: str, auth_token: str, api_url: str) -> Client:
@@ -239,6 +245,9 @@ class TwilioChannel(Channel):
         # Twilio's limit is per sending number, whichever process sends.
         self.limiter = limiter or LocalLimiter()
         self.limit_key = f"twilio:{config.sender}"
+        # The library imports its Messages API on first use (some 30 ms): done now, not
+        # between the first message's rate slot and its request, bunching it with the next.
+        self.messages = client.messages
 
     def body(self, message: OutboundMessage) -> str:
         text = self.render(message)
@@ -254,7 +263,7 @@ class TwilioChannel(Channel):
             values["status_callback"] = self.config.status_callback
         await self.limiter.acquire(self.limit_key, self.config.messages_per_second)
         try:
-            created = await self.client.messages.create_async(**values)
+            created = await self.messages.create_async(**values)
         except TwilioRestException as exc:
             raise _error(exc, self.throttle_seconds) from exc
         except TwilioException as exc:
