@@ -54,6 +54,7 @@ async def claim_due(
         earlier.id < OutboxMessage.id,
         # A reply does not wait behind a broadcast held for the morning.
         earlier.priority <= OutboxMessage.priority,
+        earlier.status.in_(("pending", "sending")),
         or_(
             earlier.status == "sending",
             and_(earlier.status == "pending", earlier.next_attempt_at > now),
