@@ -6,7 +6,9 @@ updates (each a real step of a report conversation: secret check, parse,
 de-duplicate, contact, session, flow, case and outbox writes, commit), closed loop
 over keep-alive connections spread over the processes in turn; then p50/p99 latency
 at half that rate; the count of 5xx answers; and each process's memory (RSS now and
-at its peak). The scaling ratio is the 2- and 4-process rate over the 1-process one.
+at its peak); and, at the maximum, the app's CPU time per update and how busy the
+machine's cores were, which say whether the cores or the app were the limit. The
+scaling ratio is the 2- and 4-process rate over the 1-process one.
 
 The sender runs but Telegram is unreachable (its outage gate closes at once), so
 this measures the inbound side; the figures say what the machine was doing, since
@@ -89,6 +91,19 @@ async def seed(url: str, tmp: Path, key: str, contacts: int, sessions: int) -> f
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """Seconds all cores have been busy and in total so far (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """A process's resident memory now and at its peak, in MB (Linux)."""
     fields = {}
@@ -119,7 +134,12 @@ async def one_setting(
     try:
         statuses: Counter[int] = Counter()
         await saturate(ports, Users(prefix), 200 * processes, args.concurrency)  # warm-up
+        cpu_before = sum(cpu_seconds(server.process.pid) for server in servers)
+        busy_before, total_before = machine_busy()
         rate = await saturate(ports, Users(prefix + 1), args.updates, args.concurrency, statuses)
+        busy_after, total_after = machine_busy()
+        server_cpu = sum(cpu_seconds(server.process.pid) for server in servers) - cpu_before
+        busy = (busy_after - busy_before) / (total_after - total_before)
         half = rate / 2
         latencies = await steady(ports, Users(prefix + 2), half, args.seconds, statuses)
         memory = [rss_mb(server.process.pid) for server in servers]
@@ -133,6 +153,11 @@ async def one_setting(
         f"at {half:4.0f}/s: p50 {percentile(ms, 0.5):5.1f} ms  p99 {percentile(ms, 0.99):6.1f} ms"
         f"   5xx {errors}   RSS per process "
         + ", ".join(f"{now:.0f} MB (peak {peak:.0f})" for now, peak in memory)
+    )
+    print(
+        f"      at the maximum: the app's processes {1000 * server_cpu / args.updates:.1f} ms "
+        f"of CPU per update; all cores {100 * busy:.0f}% busy (the rest is PostgreSQL and "
+        "the load client)"
     )
     return rate
 
