@@ -54,15 +54,18 @@ class Limiter(ABC):
         it comes (0 when it is now)."""
 
     async def acquire(self, key: str, rate: float) -> None:
-        """Take the next slot and wait for it (without blocking the loop). Woken too late
+        """Take the next slot and wait for it (without blocking the loop). Come too late
         (the loop was busy), sending now would bunch with the next slot's message: then
-        the slot is let go and the next free one taken."""
-        while True:
-            wait = await self.reserve(key, rate)
-            if wait <= 0:
-                return
-            due = time.monotonic() + wait
-            await asyncio.sleep(wait)
+        the slot is let go and the next free one taken. The slot is reckoned from when
+        it was asked for, not from when the answer was read: a store's answer that
+        waited behind other work in a busy loop would otherwise hide the delay. Only one
+        slot is let go: a store slower than half an interval to answer makes every
+        slot late alike, which spaces them as well as being on time does."""
+        for _ in range(2):
+            asked = time.monotonic()
+            due = asked + await self.reserve(key, rate)
+            if due > time.monotonic():
+                await asyncio.sleep(due - time.monotonic())
             if time.monotonic() - due <= self.interval(rate) / 2:
                 return
 

@@ -86,6 +86,39 @@ WORKER = textwrap.dedent(
 )
 
 
+class SlowStore(LocalLimiter):
+    """Slots in memory, answered ``delay`` seconds after being asked for, as a store
+    across the network is, or as a loop busy with other work reads the answer."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(margin=0.0)
+        self.delay = delay
+        self.reserved = 0
+
+    async def reserve(self, key: str, rate: float) -> float:
+        self.reserved += 1
+        wait = await super().reserve(key, rate)
+        await asyncio.sleep(self.delay)
+        return wait
+
+
+async def test_a_slot_whose_answer_came_late_is_let_go_and_the_next_one_taken() -> None:
+    slow = SlowStore(delay=0.015)  # more than half of a 20 ms interval
+    started = asyncio.get_running_loop().time()
+    await slow.acquire("sms", 50)
+    # The first slot was now, but the answer came 15 ms later: sending then would bunch
+    # with the next slot, so that one was taken instead, and kept however late it was.
+    assert slow.reserved == 2
+    assert asyncio.get_running_loop().time() - started < 0.5
+
+
+async def test_a_store_answering_within_half_an_interval_costs_no_slot() -> None:
+    slow = SlowStore(delay=0.002)
+    for _ in range(5):
+        await slow.acquire("sms", 50)
+    assert slow.reserved == 5
+
+
 @pytest.mark.parametrize("store", ["postgresql", "redis"])
 async def test_two_processes_hold_one_limit_together(store: str, tmp_path: Path) -> None:
     rate, each = 40.0, 60

@@ -107,8 +107,9 @@ async def several_processes(
     assert len(news) == members and set(news.values()) == {1}  # each announcement once
     assert len(answered) == inbound and set(answered.values()) == {1}  # each reply once
     # All processes together within the provider's limit. The slots are 1/49 s apart; at
-    # the fake provider, a slot's message arrives after a database round trip and a
-    # thread hand-off, which on a loaded machine can bunch two or three: hence 10%
+    # the fake provider, a slot's message arrives after a database round trip and each
+    # process's turn on the shared cores, which on a loaded machine can bunch two or
+    # three: hence 10%
     # (two processes keeping the limit apart would measure 200%, a burst 150% and more).
     assert busiest <= rate * 1.1
     if outage:
