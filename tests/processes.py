@@ -65,11 +65,27 @@ class Served:
         """Start a server (on ``port``, to come back where it was after a kill), ready
         ``within`` seconds."""
         port = port or free_port()
+        return cls._run([str(BIN / "baraza"), "serve", "--port", str(port)], port, env, log, within)
+
+    @classmethod
+    def uvicorn(cls, env: dict[str, str], log: Path, workers: int, within: float = 60.0) -> Served:
+        """``uvicorn bot.app:create_app --factory --workers N``: N worker processes behind
+        one port, each a whole app (webhooks, sender, scheduler), as the README says."""
+        port = free_port()
+        command = [
+            str(BIN / "uvicorn"), "bot.app:create_app", "--factory",
+            "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port),
+        ]  # fmt: skip
+        return cls._run(command, port, env, log, within)
+
+    @classmethod
+    def _run(
+        cls, command: list[str], port: int, env: dict[str, str], log: Path, within: float
+    ) -> Served:
         with log.open("ab") as out:
             process = subprocess.Popen(
-                [str(BIN / "baraza"), "serve", "--port", str(port)],
-                cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+            )
         served = cls(process, f"http://127.0.0.1:{port}", log)
         wait_ready(served.base_url, process, log, within)
         return served

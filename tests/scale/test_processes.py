@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -44,25 +45,41 @@ async def receipts(url: str, tmp: Path, key: str) -> int:
 
 
 async def several_processes(
-    tmp: Path, processes: int, *, members: int, inbound: int, rate: int, outage: float = 0.0
+    tmp: Path,
+    processes: int,
+    *,
+    members: int,
+    inbound: int,
+    rate: int,
+    outage: float = 0.0,
+    uvicorn_workers: bool = False,
 ) -> None:
     """``outage`` seconds: the provider answers 503, slowly, from before the broadcast
     and the inbound stream until that long after; then everything must go once, the
-    replies first."""
+    replies first. ``uvicorn_workers``: the processes are one ``uvicorn --workers``
+    behind one port (its counters summed in ``PROMETHEUS_MULTIPROC_DIR``), not
+    ``baraza serve`` processes behind the test's balancing."""
     url = await support.create_database("postgresql", tmp)
     key = generate_key()
     servers: list[Served] = []
+    counted = 0.0
     try:
         await prepare(url, tmp, key, members)
         with FakeTwilio() as fake:
             env = server_env(url, tmp, key, fake, rate=rate)
             env["BARAZA_OUTAGE_PROBE_SECONDS"] = "5"
-            servers = await asyncio.gather(
-                *(
-                    asyncio.to_thread(Served.start, env, tmp / f"server-{n}.log", None, 90)
-                    for n in range(processes)
+            if uvicorn_workers:
+                (metrics := tmp / "metrics").mkdir()
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+                log = tmp / "uvicorn.log"
+                servers = [await asyncio.to_thread(Served.uvicorn, env, log, processes, 90)]
+            else:
+                servers = await asyncio.gather(
+                    *(
+                        asyncio.to_thread(Served.start, env, tmp / f"server-{n}.log", None, 90)
+                        for n in range(processes)
+                    )
                 )
-            )
             traffic = InboundTraffic(fake, lambda: [s.base_url for s in servers], inbound)
             started = time.monotonic()
             if outage:
@@ -87,6 +104,8 @@ async def several_processes(
             await asyncio.sleep(1.0)  # anything sent twice would have arrived by now
             news, answered, times = received(fake, "Patrols", members), replies(), fake.messages
             elapsed = time.monotonic() - started
+            if uvicorn_workers:
+                counted = await counted_in_metrics(servers[0].base_url)
         handled = await receipts(url, tmp, key)
     finally:
         for server in servers:
@@ -106,6 +125,8 @@ async def several_processes(
     assert set(traffic.answers) == {200}  # no 5xx, nothing refused
     assert len(news) == members and set(news.values()) == {1}  # each announcement once
     assert len(answered) == inbound and set(answered.values()) == {1}  # each reply once
+    if uvicorn_workers:  # every worker's count, summed: not the one that answered
+        assert counted == inbound
     # All processes together within the provider's limit. The slots are 1/49 s apart; at
     # the fake provider, a slot's message arrives after a database round trip and each
     # process's turn on the shared cores, which on a loaded machine can bunch two or
@@ -121,8 +142,23 @@ async def several_processes(
         assert last_reply < inbound + processes * 50  # replies first, bar a batch each
 
 
+async def counted_in_metrics(base_url: str) -> float:
+    """Inbound SMS counted at /metrics, by whichever worker the kernel hands the scrape."""
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        text = (await client.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith('baraza_messages_in_total{channel="sms"}')
+    )
+
+
 async def test_two_processes_on_one_database_are_one_bot(tmp_path: Path) -> None:
     await several_processes(tmp_path, 2, members=300, inbound=120, rate=50)
+
+
+async def test_uvicorn_with_two_workers_is_one_bot(tmp_path: Path) -> None:
+    await several_processes(tmp_path, 2, members=150, inbound=60, rate=50, uvicorn_workers=True)
 
 
 @SOAK
