@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,7 +25,17 @@ from bot.bodylimit import BodyLimit
 from bot.db import database_unavailable, ping
 from bot.logs import guard_all_handlers
 from bot.services import Services
-from bot.settings import Settings, get_settings
+from bot.settings import Environment, Settings, get_settings
+
+
+def freeze_what_start_made() -> None:
+    """Keep the collector off the objects made at start (modules, flows, catalogs: some
+    200,000), which live as long as the process. Traversing them made every full
+    collection a 70 ms pause, and a pause between a message's rate slot and its
+    request sent it bunched with the next. Not in tests, where apps come and go in one
+    process and what is frozen would never be collected."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None, *, workers: bool = True) -> FastAPI:
@@ -37,6 +48,8 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
         app.state.services = services
         if workers:
             services.start_workers()
+        if settings.environment is not Environment.test:
+            freeze_what_start_made()
         try:
             yield
         finally:
