@@ -22,32 +22,29 @@ import os
 import random
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.claims import claim_due
 from bot.contacts import stop_contact
-from bot.directory import Directory, DirectoryCache
+from bot.directory import DirectoryCache
 from bot.dispatch_texts import DispatchTexts
 from bot.logs import LogThrottle
 from bot.messages import OutboundMessage
 from bot.metrics import MESSAGES_OUT, SEND_FAILURES
-from bot.models import Contact, OutboxMessage, StaffUser
+from bot.models import OutboxMessage
 from bot.models.base import utcnow
 from bot.outage import OutageGate
-from bot.quiet import may_send_at
-from bot.urns import URN, parse
+from bot.sendable import Job, JobReader
 from channels.base import (
     ERASE,
-    NO_TEMPLATES,
     Channel,
     ConnectionFailed,
     ContactStopped,
-    Envelope,
     Held,
     SendError,
     SendResult,
@@ -57,7 +54,6 @@ from channels.base import (
 log = logging.getLogger(__name__)
 _quiet = LogThrottle(60.0)  # a pass fails every poll while the database is away
 
-SENDS_EVEN_WHEN_STOPPED = {"optout"}
 FORGET_ONCE_SENT = {"protection", ERASE}
 _EMPTY = OutboundMessage(text="").to_json()
 Outcome = Literal["done", "held", "stopped"]
@@ -71,26 +67,12 @@ def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 3600.0) -> flo
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One claimed row, read and resolved, ready to go out without the database."""
-
-    row_id: int
-    channel: str
-    recipient_hash: str
-    contact_id: int | None
-    attempts: int
-    urn: URN
-    message: OutboundMessage
-    envelope: Envelope
-
-
 @dataclass
 class _Batch:
     """Rows claimed together, and the task that renews their lease until they are out."""
 
     ids: list[int]
-    jobs: list[_Job]
+    jobs: list[Job]
     renewing: asyncio.Task[None]
 
 
@@ -112,10 +94,10 @@ class Sender:
         longest_probe: float = 60.0,
     ) -> None:
         self.sessions = sessions
-        self.texts = texts
-        self.quiet_hours = quiet_hours
-        self.directories = directories or DirectoryCache()
         self.channels = dict(channels)
+        self.jobs = JobReader(
+            sessions, self.channels, directories or DirectoryCache(), texts, quiet_hours
+        )
         self.max_attempts = max_attempts
         self.batch = batch
         self.claim_timeout = claim_timeout
@@ -168,18 +150,18 @@ class Sender:
             return None
         renewing = asyncio.create_task(self._keep_claimed(ids))
         try:
-            return _Batch(ids, await self._prepare(ids), renewing)
+            return _Batch(ids, await self.jobs.read(ids), renewing)
         except BaseException:
             renewing.cancel()
             raise
 
     async def _send_batch(self, batch: _Batch) -> int:
-        by_recipient: dict[str, list[_Job]] = {}
+        by_recipient: dict[str, list[Job]] = {}
         for job in batch.jobs:
             by_recipient.setdefault(job.recipient_hash, []).append(job)
         limit = asyncio.Semaphore(self.concurrency)
 
-        async def serve(queue: list[_Job]) -> None:
+        async def serve(queue: list[Job]) -> None:
             async with limit:
                 await self._send_in_order(queue)
 
@@ -213,100 +195,7 @@ class Sender:
                 total += handled
         return total
 
-    async def _recipient(
-        self, db: AsyncSession, row: OutboxMessage
-    ) -> tuple[URN | None, str, Envelope, int | None]:
-        """Where the row goes (None and why not, when it must not go), its envelope, and
-        the contact's area (whose time zone and quiet hours apply)."""
-        unknown = Envelope(kind=row.kind)
-        if row.contact_id is not None:
-            contact = await db.get(Contact, row.contact_id)
-            if contact is None:
-                return None, "contact deleted", unknown, None
-            if contact.opted_out and row.kind not in SENDS_EVEN_WHEN_STOPPED:
-                return None, "contact stopped", unknown, None
-            seen = Envelope(kind=row.kind, last_inbound_at=contact.last_inbound_at, tracked=True)
-            return parse(contact.urn), "", seen, contact.area_id
-        if row.staff_id is None:
-            if row.address:
-                return parse(row.address), "", unknown, None
-            return None, "no address", unknown, None
-        staff = await db.get(StaffUser, row.staff_id)
-        if staff is None or not staff.address or not staff.active:
-            return None, "staff member has no address", unknown, None
-        return parse(staff.address), "", unknown, None
-
-    async def _dispatched(
-        self, db: AsyncSession, row: OutboxMessage, area_id: int | None, d: Directory
-    ) -> OutboundMessage | str | datetime:
-        """A dispatch row's message for its recipient; or why it must not go (a string);
-        or, in the recipient's quiet hours, when it may (a datetime)."""
-        if self.texts is None or row.dispatch_id is None:
-            return "nothing to send"
-        source = await self.texts.source(db, row.dispatch_id, d)
-        if source is None:
-            return "what it announced is gone"
-        now = utcnow()
-        if source.expires_at is not None and now >= source.expires_at:
-            return "too late to matter"
-        if not source.urgent:
-            release = may_send_at(d, area_id, now, self.quiet_hours)
-            if release > now:
-                return release
-        language = row.language or d.default_language
-        message = await self.texts.message(
-            db, row.dispatch_id, language, d.timezone_of(area_id), row.part, d
-        )
-        return message if message is not None else "nothing to send"
-
-    async def _prepare(self, ids: list[int]) -> list[_Job]:
-        """Read what to send and to whom, in one short transaction; skip the unsendable."""
-        jobs: list[_Job] = []
-        async with self.sessions() as db, db.begin():
-            directory = await self.directories.get(db)
-            templates = directory.templates
-            rows = {
-                row.id: row
-                for row in (
-                    await db.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
-                ).scalars()
-            }
-            for row_id in ids:
-                row = rows.get(row_id)
-                if row is None or row.status != "sending":
-                    continue
-                urn, why_not, envelope, area_id = await self._recipient(db, row)
-                channel = self.channels.get(row.channel)
-                if row.kind == ERASE and (channel is None or not channel.capabilities.erase):
-                    urn, why_not = None, "this channel cannot take messages back"
-                message: OutboundMessage | str | datetime = why_not
-                if urn is not None:
-                    message = (
-                        OutboundMessage.from_json(row.payload)
-                        if row.payload is not None
-                        else await self._dispatched(db, row, area_id, directory)
-                    )
-                if isinstance(message, datetime):  # quiet hours: not an attempt
-                    row.status, row.claimed_by, row.next_attempt_at = "pending", None, message
-                    continue
-                if urn is None or isinstance(message, str):
-                    row.status, row.last_error = "skipped", str(message)
-                    continue
-                jobs.append(
-                    _Job(
-                        row.id,
-                        row.channel,
-                        row.recipient_hash,
-                        row.contact_id,
-                        row.attempts,
-                        urn,
-                        message,
-                        replace(envelope, templates=templates.get(row.channel, NO_TEMPLATES)),
-                    )
-                )
-        return jobs
-
-    async def _send_in_order(self, queue: list[_Job]) -> None:
+    async def _send_in_order(self, queue: list[Job]) -> None:
         for index, job in enumerate(queue):
             outcome = await self._send_one(job)
             later = [j.row_id for j in queue[index + 1 :]]
@@ -317,7 +206,7 @@ class Sender:
                 await self._settle(later, status="skipped", last_error="contact stopped")
                 return
 
-    async def _send_one(self, job: _Job) -> Outcome:
+    async def _send_one(self, job: Job) -> Outcome:
         """Deliver one message (no database session is held meanwhile) and record the
         outcome: done (sent or failed for good), held for a retry, or the contact stopped."""
         channel = self.channels[job.channel]
@@ -401,7 +290,7 @@ class Sender:
                 )
 
     @staticmethod
-    async def _deliver(channel: Channel, job: _Job) -> SendResult:
+    async def _deliver(channel: Channel, job: Job) -> SendResult:
         """The channel's delivery, counted for /metrics (sent, or failed by error class)."""
         try:
             result = await channel.deliver(job.urn, job.message, job.envelope)
@@ -411,7 +300,7 @@ class Sender:
         MESSAGES_OUT.labels(job.channel).inc()
         return result
 
-    async def _fail_or_retry(self, job: _Job, attempts: int, retry: bool, why: str) -> Outcome:
+    async def _fail_or_retry(self, job: Job, attempts: int, retry: bool, why: str) -> Outcome:
         if retry and attempts < self.max_attempts:
             await self._record(
                 job.row_id, attempts, "pending", why, retry_in=backoff_seconds(attempts)
