@@ -19,6 +19,7 @@ language, or is held (kept, reported, sent when they next write), never dropped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -27,9 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import anyio._backends._asyncio  # noqa: F401 - see below
 import httpx
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import (
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -68,8 +72,19 @@ WINDOW_MARGIN = timedelta(minutes=5)  # last_inbound_at is kept to the minute
 BUTTON_TITLE = 20  # characters on a WhatsApp quick-reply button
 TEMPLATE_VARIABLE = 1024  # characters in one content variable
 # httpcore loads anyio's asyncio backend at its first request (some 20 ms): imported
-# above, it is not paid between the first message's rate slot and its request.
-CONNECTIONS = 16  # more than the sender sends at once: a send never waits for a connection
+# now, it is not paid between the first message's rate slot and its request. A private
+# module, so a release of anyio that moves it costs only those 20 ms once.
+with contextlib.suppress(ImportError):
+    import anyio._backends._asyncio  # noqa: F401
+# What Twilio cannot be reached through: refused, reset, timed out, an answer that
+# cannot be decoded, a TWILIO_API_URL that is no address. Retried, and an outage when
+# it lasts.
+UNREACHABLE = (httpx.HTTPError, httpx.InvalidURL)
+# Connections kept open: more than SMS and WhatsApp send at once (the sender's 8 each),
+# and kept a minute (httpx's default is 5 s), so a send after a pause does not open a
+# connection, and a TLS session, between its rate slot and its request.
+CONNECTIONS = 24
+KEEP_ALIVE_SECONDS = 60.0  # more than the sender sends at once: a send never waits for a connection
 
 
 class OutsideWindow(Held):
@@ -123,7 +138,11 @@ class RootedHttpClient(AsyncHttpClient):
     def _connections() -> httpx.AsyncClient:
         """The pool, made before the first send: making it loads the CA certificates,
         tens of milliseconds that would delay the first message behind its slot."""
-        pool = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        pool = httpx.Limits(
+            max_connections=CONNECTIONS,
+            max_keepalive_connections=CONNECTIONS,
+            keepalive_expiry=KEEP_ALIVE_SECONDS,
+        )
         return httpx.AsyncClient(limits=pool)
 
     async def close(self) -> None:
@@ -265,10 +284,14 @@ class TwilioChannel(Channel):
         try:
             created = await self.messages.create_async(**values)
         except TwilioRestException as exc:
-            raise _error(exc, self.throttle_seconds) from exc
+            raise _error(exc.status, exc.code, exc.msg, self.throttle_seconds) from exc
+        except TwilioServiceException as exc:  # the same refusal, in RFC 9457's words
+            raise _error(
+                exc.status, exc.code, exc.detail or exc.title, self.throttle_seconds
+            ) from exc
         except TwilioException as exc:
             raise ConnectionFailed(str(exc)) from exc
-        except httpx.TransportError as exc:  # refused, reset, timed out
+        except UNREACHABLE as exc:
             raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
         return str(created.sid)
 
@@ -325,14 +348,14 @@ def _as_template(template: Template, message: OutboundMessage) -> dict[str, Any]
     }
 
 
-def _error(exc: TwilioRestException, throttle_seconds: float) -> SendError:
-    detail = f"Twilio {exc.status} {exc.code or ''}: {exc.msg}".strip()
-    if exc.code == UNSUBSCRIBED:
+def _error(status: int, code: int | None, why: str, throttle_seconds: float) -> SendError:
+    detail = f"Twilio {status} {code or ''}: {why}".strip()
+    if code == UNSUBSCRIBED:
         return ContactStopped(detail)
-    if exc.code == OUTSIDE_WINDOW:
+    if code == OUTSIDE_WINDOW:
         return OutsideWindow(detail)
-    if exc.status == 429:
+    if status == 429:
         return Throttled(throttle_seconds, detail)
-    if exc.status >= 500:
+    if status >= 500:
         return ConnectionFailed(detail)
     return PermanentFailure(detail)

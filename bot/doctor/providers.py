@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-import httpx
 import redis.asyncio as redis
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -119,7 +118,7 @@ async def twilio_checks(settings: Settings) -> list[Check]:
                 )
             ]
         return [fail("twilio account", f"{root} answered {exc.status}: {exc.msg}", "retry later")]
-    except (TwilioException, httpx.TransportError, OSError, TimeoutError) as exc:
+    except (TwilioException, *twilio.UNREACHABLE, OSError, TimeoutError) as exc:
         return [
             fail(
                 "twilio",

@@ -6,14 +6,15 @@ twilio library."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 
 from bot.limiter import LocalLimiter
 from bot.messages import OutboundMessage
 from bot.urns import parse
-from channels.base import ConnectionFailed, PermanentFailure, Throttled
+from channels.base import ConnectionFailed, ContactStopped, PermanentFailure, Throttled
 from channels.twilio import RootedHttpClient, TwilioChannel, TwilioConfig, close_client, make_client
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -39,7 +40,7 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_a_message_reaches_the_fake_with_its_fields_and_the_connection_is_kept(
+async def test_messages_reach_the_fake_with_their_fields_and_a_closed_client_reopens(
     fake: FakeTwilio,
 ) -> None:
     fake.reset()
@@ -103,3 +104,67 @@ async def test_a_refused_message_is_a_permanent_failure(fake: FakeTwilio) -> Non
             await sms.deliver(parse("tel:+254722000001"), OutboundMessage(text=""))
     finally:
         await close_client(sms.client)
+
+
+def answering(reply: Callable[[httpx.Request], httpx.Response]) -> TwilioChannel:
+    """A channel whose HTTP answers come from ``reply``: what no fake server says."""
+    sms = channel_to("http://twilio.test", FakeTwilio())
+    http = sms.client.http_client
+    assert isinstance(http, RootedHttpClient)
+    http._http = httpx.AsyncClient(transport=httpx.MockTransport(reply))
+    return sms
+
+
+def problem(status: int, code: int) -> httpx.Response:
+    """Twilio's newer error shape (RFC 9457), which the library raises as another class."""
+    body = {"type": "https://www.twilio.com/docs/errors/x", "title": "refused", "status": status,
+            "code": code, "detail": "refused"}  # fmt: skip
+    return httpx.Response(status, json=body, headers={"Content-Type": "application/problem+json"})
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        # a gateway's HTML page, not Twilio's JSON
+        (lambda _: httpx.Response(502, text="<html>Bad Gateway</html>"), ConnectionFailed),
+        # a body that says gzip and is not: the answer cannot be read
+        (
+            lambda _: httpx.Response(
+                201, content=b"not gzip", headers={"Content-Encoding": "gzip"}
+            ),
+            ConnectionFailed,
+        ),
+        (lambda _: problem(429, 20429), Throttled),
+        (lambda _: problem(400, 21610), ContactStopped),
+        (lambda _: problem(400, 21211), PermanentFailure),
+    ],
+)
+async def test_answers_no_fake_gives_map_onto_the_senders_errors(
+    reply: Callable[[httpx.Request], httpx.Response], error: type[Exception]
+) -> None:
+    sms = answering(reply)
+    try:
+        with pytest.raises(error):
+            await sms.deliver(parse("tel:+254722000001"), OutboundMessage(text="hello"))
+    finally:
+        await close_client(sms.client)
+
+
+async def test_list_fields_go_as_repeated_form_fields() -> None:
+    seen: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"sid": "SM" + "0" * 32, "status": "queued"})
+
+    sms = answering(reply)
+    try:
+        await sms.messages.create_async(
+            to="+254722000001", from_=FROM, media_url=["https://a.example/1", "https://a.example/2"]
+        )
+    finally:
+        await close_client(sms.client)
+    (request,) = seen
+    assert request.url.host == "twilio.test"  # api.twilio.com, rooted at TWILIO_API_URL
+    form = request.content.decode()
+    assert form.count("MediaUrl=") == 2 and "From=%2B254711000000" in form

@@ -3,7 +3,6 @@ Twilio's form fields one by one."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from bot.messages import Location, OutboundMessage
 from channels.base import Envelope, Template, read_button
 from channels.sms_segments import count_segments, is_gsm7, transliterate
-from channels.twilio import BadRequest, RootedHttpClient, parse_inbound, window_open
+from channels.twilio import BadRequest, parse_inbound, window_open
 
 SID = "SM" + "0123456789abcdef" * 2
 
@@ -151,12 +150,3 @@ def test_a_button_position_reads_as_the_typed_number() -> None:
     assert (tapped.text, tapped.button) == ("1", None)
     form["ButtonPayload"] = "anonymous"
     assert parse_inbound("whatsapp", form).button == "anonymous"
-
-
-def test_each_sending_thread_has_its_own_http_session() -> None:
-    client = RootedHttpClient("http://127.0.0.1:9")
-    here = client.session
-    assert client.session is here  # kept for keep-alive
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        others = list(pool.map(lambda _: id(client.session), range(2)))
-    assert id(here) not in others
