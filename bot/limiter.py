@@ -54,18 +54,18 @@ class Limiter(ABC):
         it comes (0 when it is now)."""
 
     async def acquire(self, key: str, rate: float) -> None:
-        """Take the next slot and wait for it (without blocking the loop). Come too late
+        """Take the next slot and wait for it (without blocking the loop). Woken too late
         (the loop was busy), sending now would bunch with the next slot's message: then
-        the slot is let go and the next free one taken. The slot is reckoned from when
-        it was asked for, not from when the answer was read: a store's answer that
-        waited behind other work in a busy loop would otherwise hide the delay. Only one
-        slot is let go: a store slower than half an interval to answer makes every
-        slot late alike, which spaces them as well as being on time does."""
+        the slot is let go and the next free one taken, once; a loop that is late every
+        time is late for every slot alike, which keeps them apart as well as being on
+        time does. The wait counts from when the store's answer came: never earlier,
+        since the store may have reckoned it any time after it was asked."""
         for _ in range(2):
-            asked = time.monotonic()
-            due = asked + await self.reserve(key, rate)
-            if due > time.monotonic():
-                await asyncio.sleep(due - time.monotonic())
+            wait = await self.reserve(key, rate)
+            if wait <= 0:
+                return
+            due = time.monotonic() + wait
+            await asyncio.sleep(wait)
             if time.monotonic() - due <= self.interval(rate) / 2:
                 return
 
