@@ -15,13 +15,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db import dialect_name
 from bot.models import OutboxMessage
 from bot.models.base import utcnow
+
+# The statuses are written into the SQL, not bound as parameters: a planner matches a
+# partial index (bot.models.outbox: the queue, the waiting rows, the rows being sent)
+# only to the literal value of its predicate, and SQLite's and a generic PostgreSQL
+# plan would otherwise leave those indexes out and walk the whole outbox.
+PENDING = literal_column("'pending'")
+SENDING = literal_column("'sending'")
 
 
 async def claim_due(
@@ -39,7 +46,7 @@ async def claim_due(
     await db.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status == "sending",
+            OutboxMessage.status == SENDING,
             OutboxMessage.channel == channel,
             OutboxMessage.claimed_at < now - claim_timeout,
         )
@@ -54,16 +61,16 @@ async def claim_due(
         earlier.id < OutboxMessage.id,
         # A reply does not wait behind a broadcast held for the morning.
         earlier.priority <= OutboxMessage.priority,
-        earlier.status.in_(("pending", "sending")),
+        earlier.status.in_((PENDING, SENDING)),  # for the index: implied by the next term
         or_(
-            earlier.status == "sending",
-            and_(earlier.status == "pending", earlier.next_attempt_at > now),
+            earlier.status == SENDING,
+            and_(earlier.status == PENDING, earlier.next_attempt_at > now),
         ),
     )
     due = (
         select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == PENDING,
             OutboxMessage.channel == channel,
             OutboxMessage.next_attempt_at <= now,
             ~blocked_by_earlier,
@@ -101,7 +108,7 @@ async def _not_overtaking(db: AsyncSession, channel: str, picked: list[Any]) -> 
         select(OutboxMessage.id, OutboxMessage.recipient_hash, OutboxMessage.priority).where(
             OutboxMessage.recipient_hash.in_({row.recipient_hash for row in picked}),
             OutboxMessage.channel == channel,
-            OutboxMessage.status.in_(("pending", "sending")),
+            OutboxMessage.status.in_((PENDING, SENDING)),
             OutboxMessage.id < max(ids),
             OutboxMessage.id.not_in(ids),
         )

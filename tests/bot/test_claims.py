@@ -5,10 +5,13 @@ the outage gate's arithmetic."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from bot.claims import claim_due
 from bot.models import OutboxMessage
 from bot.outage import OutageGate
 from bot.services import Services
@@ -69,3 +72,46 @@ def test_the_gate_closes_after_three_failures_in_a_row_and_probes_one_at_a_time(
     assert gate.admits()
     gate.succeeded()
     assert not gate.down and gate.admits() and gate.admits() and gate.wait() == 0.0
+
+
+async def test_the_claim_walks_the_indexes_of_the_waiting_rows(
+    backend: str, services: Services, make_person: MakePerson
+) -> None:
+    """Each statement of a claim, as the driver sends it, is planned on the partial
+    indexes of the waiting rows: the whole outbox (sent rows pile up for ever) is
+    never walked, whatever the statistics say (PostgreSQL: a generic plan, sequential
+    scans ruled out, so only a usable index can serve)."""
+    first = make_person()
+    await enqueue(services, first.urn, "a1")
+    await enqueue(services, first.urn, "a2")
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        if sql.lstrip().upper().startswith(("SELECT", "UPDATE")) and "outbox" in sql:
+            statements.append((sql, params))
+
+    engine = services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        async with services.sessions() as db, db.begin():
+            await claim_due(
+                db, channel="console", worker_id="w", claim_timeout=timedelta(minutes=5), limit=50
+            )
+            await db.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    plans = []
+    async with services.engine.connect() as connection:
+        if backend == "postgresql":
+            await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+        for sql, params in statements:
+            explain = "EXPLAIN " if backend == "postgresql" else "EXPLAIN QUERY PLAN "
+            rows = await connection.exec_driver_sql(explain + sql, params)
+            plans.append("\n".join(" ".join(map(str, row)) for row in rows.all()))
+        await connection.rollback()
+    whole = "\n".join(plans)
+    assert "ix_outbox_sending" in plans[0], plans[0]  # the claims of dead processes
+    assert "ix_outbox_queue" in whole and "ix_outbox_waiting" in whole, whole
+    assert "Seq Scan on outbox" not in whole
+    assert "SCAN outbox" not in whole.replace("SCAN outbox USING", "")
