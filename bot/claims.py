@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, literal_column, or_, select, update
+from sqlalchemy import String, and_, exists, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnClause
 
 from bot.db import dialect_name
 from bot.models import OutboxMessage
@@ -27,8 +28,8 @@ from bot.models.base import utcnow
 # partial index (bot.models.outbox: the queue, the waiting rows, the rows being sent)
 # only to the literal value of its predicate, and SQLite's and a generic PostgreSQL
 # plan would otherwise leave those indexes out and walk the whole outbox.
-PENDING = literal_column("'pending'")
-SENDING = literal_column("'sending'")
+PENDING: ColumnClause[str] = literal_column("'pending'", String())
+SENDING: ColumnClause[str] = literal_column("'sending'", String())
 
 
 async def claim_due(

@@ -56,6 +56,7 @@ _quiet = LogThrottle(60.0)  # a pass fails every poll while the database is away
 
 FORGET_ONCE_SENT = {"protection", ERASE}
 _EMPTY = OutboundMessage(text="").to_json()
+UNREACHED = "ConnectionFailed: "  # how a failure to reach the provider is recorded
 Outcome = Literal["done", "held", "stopped"]
 # A claim holds what the channel's rate sends in this many seconds (at most ``batch``),
 # so a claimed batch goes out well within its lease even when processes share a limit.
@@ -106,8 +107,6 @@ class Sender:
         self.rates = dict(rates or {})
         self.gates = {name: OutageGate(longest_probe=longest_probe) for name in self.channels}
         self._wakes: dict[str, asyncio.Event] = {}
-        # Rows retried after a failure to reach the provider, until it is known down.
-        self._backing_off: dict[str, set[int]] = {}
         self._soonest = 1.0
 
     def batch_for(self, channel: str) -> int:
@@ -225,12 +224,9 @@ class Sender:
                 if not was_down:
                     await self._back_in_line(job.channel)
                 return "held"
-            self._backing_off.setdefault(job.channel, set()).add(job.row_id)
-            outcome = await self._fail_or_retry(
-                job, attempts, exc.retry, f"{type(exc).__name__}: {exc}"
-            )
+            outcome = await self._fail_or_retry(job, attempts, exc.retry, f"{UNREACHED}{exc}")
             if gate.down:  # found down while this was recorded: back in line too
-                await self._due_now({job.row_id})
+                await self._back_in_line(job.channel)
             return outcome
         except ContactStopped as exc:
             gate.succeeded()
@@ -261,8 +257,10 @@ class Sender:
         except BaseException:  # cancelled mid-send: a probe must not stay taken
             gate.released()
             raise
+        was_down = gate.down
         gate.succeeded()
-        self._backing_off.pop(job.channel, None)  # it is up: their backoff stands
+        if was_down:  # back: what failed to reach it goes now, in its place in the queue
+            await self._back_in_line(job.channel)
         await self._record(
             job.row_id,
             attempts,
@@ -275,19 +273,23 @@ class Sender:
         return "done"
 
     async def _back_in_line(self, channel: str) -> None:
-        """The provider is down: the messages whose failures told us so go back to their
-        place in the queue (due now, behind the gate) instead of waiting out a backoff
-        and going after younger ones when it is back."""
-        await self._due_now(self._backing_off.pop(channel, set()))
-
-    async def _due_now(self, ids: set[int]) -> None:
-        if ids:
-            async with self.sessions() as db, db.begin():
-                await db.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
-                    .values(next_attempt_at=utcnow())
+        """The provider was found down, or back: the messages that failed to reach it and
+        wait out a backoff go back to their place in the queue (due now, behind the gate)
+        instead of going after younger ones when it answers. Read from the rows, not from
+        this process's memory: a failure recorded while another message tripped the gate
+        is caught all the same, and so are those of other processes."""
+        async with self.sessions() as db, db.begin():
+            now = utcnow()
+            await db.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at > now,
+                    OutboxMessage.last_error.startswith(UNREACHED),
                 )
+                .values(next_attempt_at=now)
+            )
 
     @staticmethod
     async def _deliver(channel: Channel, job: Job) -> SendResult:

@@ -13,8 +13,10 @@ from sqlalchemy import event, select
 
 from bot.claims import claim_due
 from bot.models import OutboxMessage
+from bot.models.base import utcnow
 from bot.outage import OutageGate
 from bot.services import Services
+from channels.base import ConnectionFailed
 from channels.collecting import CollectingChannel
 from tests.bot.test_sender import MakePerson, enqueue, row, sender
 
@@ -115,3 +117,29 @@ async def test_the_claim_walks_the_indexes_of_the_waiting_rows(
     assert "ix_outbox_queue" in whole and "ix_outbox_waiting" in whole, whole
     assert "Seq Scan on outbox" not in whole
     assert "SCAN outbox" not in whole.replace("SCAN outbox USING", "")
+
+
+async def test_failures_recorded_before_the_gate_tripped_wait_no_backoff(
+    services: Services, make_person: MakePerson
+) -> None:
+    """Two messages fail to reach the provider and get a backoff; a third failure shows
+    it is down. Those two go back to their place in the queue (due now, behind the
+    gate), whichever process or order recorded them, and go first when it is back."""
+    people = [make_person() for _ in range(7)]
+    ids = [await enqueue(services, p.urn, f"m{n}") for n, p in enumerate(people[:4])]
+    channel = CollectingChannel()
+    channel.failures += [ConnectionFailed("502"), ConnectionFailed("502")]
+    worker = sender(services, channel, concurrency=1)
+    await worker.drain_once("console")  # m0 and m1 fail; m2 and m3 are sent
+    assert [(await row(services, i)).status for i in ids] == ["pending", "pending", "sent", "sent"]
+    assert (await row(services, ids[0])).next_attempt_at > utcnow()  # a backoff, for now
+    more = [await enqueue(services, p.urn, f"n{n}") for n, p in enumerate(people[4:])]
+    channel.failures += [ConnectionFailed("503")] * 3
+    await worker.drain_once("console")  # n0, n1, n2 fail: three in a row, the gate trips
+    gate = worker.gates["console"]
+    assert gate.down
+    for row_id in ids[:2]:  # the backoff of m0 and m1 is over: they wait behind the gate
+        assert (await row(services, row_id)).next_attempt_at <= utcnow()
+    gate.probe_at = 0.0  # the probe is due
+    assert await worker.drain() >= 1 and not gate.down
+    assert [(await row(services, i)).status for i in ids[:2] + more] == ["sent"] * 5
