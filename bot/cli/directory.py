@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import fail, load_settings
+from bot.cli.common import fail, opened_services
 
 
 @click.command("import")
@@ -33,29 +33,24 @@ def import_(path: Path, dry_run: bool, overwrite_web_edits: bool, keep_web_edits
     lists them: change the file to match (see `baraza export-deployment`), or give
     --overwrite-web-edits to let the file win, or --keep-web-edits to keep them."""
     from bot.deployment import DeploymentError, ImportConflicts, import_file
-    from bot.services import Services
 
     if overwrite_web_edits and keep_web_edits:
         raise click.UsageError("give --overwrite-web-edits or --keep-web-edits, not both")
 
     async def run() -> None:
-        services = await Services.open(load_settings())
-        try:
-            async with services.sessions() as session:
-                languages = set(services.runtime.catalogs.languages)
-                report = await import_file(
-                    session,
-                    path,
-                    languages,
-                    overwrite_web_edits=overwrite_web_edits,
-                    keep_web_edits=keep_web_edits,
-                )
-                if dry_run:
-                    await session.rollback()
-                else:
-                    await session.commit()
-        finally:
-            await services.close()
+        async with opened_services() as services, services.sessions() as session:
+            languages = set(services.runtime.catalogs.languages)
+            report = await import_file(
+                session,
+                path,
+                languages,
+                overwrite_web_edits=overwrite_web_edits,
+                keep_web_edits=keep_web_edits,
+            )
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
         summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items())
         state = f"{report.changes} change(s)" if report.changes else "no changes"
         for line in report.lines(dry_run=dry_run):
@@ -84,15 +79,10 @@ def export_deployment(path: Path | None) -> None:
     """Write the directory as it is now (web edits included) as a deployment file
     (to PATH, or to the terminal), which `baraza import` takes back unchanged."""
     from bot.deployment.exporter import export_deployment as export
-    from bot.services import Services
 
     async def run() -> str:
-        services = await Services.open(load_settings())
-        try:
-            async with services.sessions() as session:
-                return await export(session)
-        finally:
-            await services.close()
+        async with opened_services() as services, services.sessions() as session:
+            return await export(session)
 
     try:
         text = asyncio.run(run())
@@ -123,18 +113,17 @@ def users() -> None:
 @click.password_option(help="Asked for when not given.")
 def users_add(email: str, name: str, role: str, language: str, password: str) -> None:
     """Create a staff account (or reset its password), e.g. the first admin."""
-    from bot.services import Services
     from bot.staff import PasswordTooWeak, upsert_staff_user
 
     async def run() -> bool:
-        services = await Services.open(load_settings())
-        try:
-            async with services.sessions() as session, session.begin():
-                return await upsert_staff_user(
-                    session, email=email, name=name, role=role, language=language, password=password
-                )
-        finally:
-            await services.close()
+        async with (
+            opened_services() as services,
+            services.sessions() as session,
+            session.begin(),
+        ):
+            return await upsert_staff_user(
+                session, email=email, name=name, role=role, language=language, password=password
+            )
 
     try:
         created = asyncio.run(run())

@@ -8,7 +8,7 @@ import getpass
 
 import click
 
-from bot.cli.common import fail, load_settings
+from bot.cli.common import fail, load_settings, opened_services
 from bot.settings import Settings, SettingsError
 
 
@@ -35,18 +35,13 @@ def serve(host: str, port: int) -> None:
 def _announce_staff_access(settings: Settings, base: str) -> None:
     """Say where staff sign in and where the simulator is; on a development server whose
     admins have no password yet, make one for the first admin and show it once."""
-    from bot.services import Services
     from bot.staff import first_admin_access
 
     password_file = settings.var_dir / "admin-password.txt"
 
     async def run() -> tuple[str, str | None] | None:
-        services = await Services.open(settings)
-        try:
-            async with services.sessions() as db, db.begin():
-                return await first_admin_access(db)
-        finally:
-            await services.close()
+        async with opened_services(settings) as services, services.sessions() as db, db.begin():
+            return await first_admin_access(db)
 
     access = asyncio.run(run())
     click.echo(f"\nStaff pages:  {base}/admin   (API: {base}/docs)")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli.common import fail, load_settings
+from bot.cli.common import fail, opened_services
 
 
 @click.group()
@@ -17,16 +17,12 @@ def telegram() -> None:
 
 
 def _with_bot(work: Any) -> Any:
-    from bot.services import Services
 
     async def run() -> Any:
-        services = await Services.open(load_settings(), upgrade=False)
-        try:
+        async with opened_services(upgrade=False) as services:
             if services.telegram_bot is None:
                 fail("TELEGRAM_BOT_TOKEN is not set")
             return await work(services)
-        finally:
-            await services.close()
 
     return asyncio.run(run())
 

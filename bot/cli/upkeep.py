@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from bot.cli.common import fail, load_settings
+from bot.cli.common import fail, load_settings, opened_services
 
 
 @click.group()
@@ -86,17 +86,13 @@ def retention_purge() -> None:
     """Erase the content of protection cases closed more than
     BARAZA_PROTECTION_RETENTION_DAYS ago (the server does it hourly); counts stay."""
     from bot.retention import purge_protection_content
-    from bot.services import Services
 
     settings = load_settings()
     days = settings.protection_retention_days
 
     async def run() -> int:
-        services = await Services.open(settings)
-        try:
+        async with opened_services(settings) as services:
             return await purge_protection_content(services.sessions, retention_days=days)
-        finally:
-            await services.close()
 
     purged = asyncio.run(run())
     click.echo(f"purged the content of {purged} protection case(s) closed over {days} days ago")
