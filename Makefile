@@ -7,7 +7,7 @@ PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 DEMO ?= deployments/demo.yaml
 
-.PHONY: run test lint bench soak i18n diagrams clean
+.PHONY: run test lint chromium bench soak i18n diagrams clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,19 @@ run: $(STAMP) $(MO)
 	$(BIN)/baraza serve
 
 ## test: lint, types, flow checks and the whole suite on SQLite and PostgreSQL
-test: lint $(MO)
+test: lint $(MO) chromium
 	$(BIN)/baraza flows check
 	$(BIN)/pytest
+
+## chromium: Debian's Chromium for the browser tests (Playwright's own download is not
+##           used), installed when missing (as root, or through sudo)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "Chromium is missing: installing Debian's package"; \
+	  install="$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium"; \
+	  $$install >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $$install; }; }
+	@test -x /usr/bin/chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

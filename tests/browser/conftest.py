@@ -106,7 +106,7 @@ def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
-            "(`apt-get install --no-install-recommends chromium`, as .ci/run does)",
+            "(`make test` installs it: `make chromium`)",
             pytrace=False,
         )
     with sync_playwright() as playwright:
