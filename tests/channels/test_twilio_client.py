@@ -5,7 +5,6 @@ twilio library."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -17,6 +16,7 @@ from bot.urns import parse
 from channels.base import ConnectionFailed, ContactStopped, PermanentFailure, Throttled
 from channels.twilio import RootedHttpClient, TwilioChannel, TwilioConfig, close_client, make_client
 from tests.fakes.twilio_api import FakeTwilio
+from tests.processes import free_port
 
 FROM = "+254711000000"
 
@@ -32,12 +32,6 @@ def channel_to(url: str, fake: FakeTwilio, *, timeout: float = 15.0) -> TwilioCh
     assert isinstance(client.http_client, RootedHttpClient)
     client.http_client.timeout = timeout
     return TwilioChannel("sms", client, TwilioConfig(FROM, 50.0), LocalLimiter())
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:  # a port that was free a moment ago: nobody listens
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_messages_reach_the_fake_with_their_fields_and_a_closed_client_reopens(
@@ -62,7 +56,7 @@ async def test_messages_reach_the_fake_with_their_fields_and_a_closed_client_reo
 
 
 async def test_nobody_listening_is_a_connection_failure(fake: FakeTwilio) -> None:
-    sms = channel_to(f"http://127.0.0.1:{closed_port()}", fake)
+    sms = channel_to(f"http://127.0.0.1:{free_port()}", fake)  # nobody listens there
     with pytest.raises(ConnectionFailed):
         await sms.deliver(parse("tel:+254722000001"), OutboundMessage(text="hello"))
     await close_client(sms.client)
@@ -106,9 +100,9 @@ async def test_a_refused_message_is_a_permanent_failure(fake: FakeTwilio) -> Non
         await close_client(sms.client)
 
 
-def answering(reply: Callable[[httpx.Request], httpx.Response]) -> TwilioChannel:
+def answering(reply: Callable[[httpx.Request], httpx.Response], fake: FakeTwilio) -> TwilioChannel:
     """A channel whose HTTP answers come from ``reply``: what no fake server says."""
-    sms = channel_to("http://twilio.test", FakeTwilio())
+    sms = channel_to("http://twilio.test", fake)
     http = sms.client.http_client
     assert isinstance(http, RootedHttpClient)
     http._http = httpx.AsyncClient(transport=httpx.MockTransport(reply))
@@ -140,9 +134,9 @@ def problem(status: int, code: int) -> httpx.Response:
     ],
 )
 async def test_answers_no_fake_gives_map_onto_the_senders_errors(
-    reply: Callable[[httpx.Request], httpx.Response], error: type[Exception]
+    fake: FakeTwilio, reply: Callable[[httpx.Request], httpx.Response], error: type[Exception]
 ) -> None:
-    sms = answering(reply)
+    sms = answering(reply, fake)
     try:
         with pytest.raises(error):
             await sms.deliver(parse("tel:+254722000001"), OutboundMessage(text="hello"))
@@ -150,14 +144,14 @@ async def test_answers_no_fake_gives_map_onto_the_senders_errors(
         await close_client(sms.client)
 
 
-async def test_list_fields_go_as_repeated_form_fields() -> None:
+async def test_list_fields_go_as_repeated_form_fields(fake: FakeTwilio) -> None:
     seen: list[httpx.Request] = []
 
     def reply(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(201, json={"sid": "SM" + "0" * 32, "status": "queued"})
 
-    sms = answering(reply)
+    sms = answering(reply, fake)
     try:
         await sms.messages.create_async(
             to="+254722000001", from_=FROM, media_url=["https://a.example/1", "https://a.example/2"]
