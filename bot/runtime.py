@@ -18,7 +18,7 @@ from bot.areas import AreaIndex
 from bot.contacts import ContactRecord
 from bot.directory import Directory, DirectoryCache
 from bot.i18n import Catalogs, load_catalogs, msg
-from bot.i18n.detect import LanguageDetector
+from bot.i18n.detect import LanguageDetector, load_profiles
 from bot.keywords import KeywordMatcher
 from bot.messages import Choice, Location
 from bot.text import fold
@@ -45,6 +45,7 @@ class Runtime:
         session_idle_minutes: int = 30,
         inbound_per_minute: int = 20,
     ) -> Runtime:
+        load_profiles()
         return cls(
             flows=load_flows(flows_dir, known_actions=ACTIONS),
             catalogs=load_catalogs(locales_dir),

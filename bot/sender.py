@@ -29,7 +29,7 @@ from typing import Literal
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.claims import claim_due
+from bot.claims import PENDING, claim_due
 from bot.contacts import stop_contact
 from bot.directory import DirectoryCache
 from bot.dispatch_texts import DispatchTexts
@@ -284,7 +284,7 @@ class Sender:
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.channel == channel,
-                    OutboxMessage.status == "pending",
+                    OutboxMessage.status == PENDING,  # the queue's partial index
                     OutboxMessage.next_attempt_at > now,
                     OutboxMessage.last_error.startswith(UNREACHED),
                 )

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -222,10 +222,3 @@ def _write_private(path: Path, lines: list[str]) -> None:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
-
-
-def describe_invalid(error: ValidationError) -> str:
-    """What is wrong with the environment's settings, one clause per bad variable."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
-    )

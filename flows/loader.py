@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from bot.validation import describe_invalid
 from bot.yaml_lines import DuplicateKeyError, load_with_lines
 from flows.schema import WAITING_KINDS, ActionStep, Flow, GotoStep, local_targets
 
@@ -35,15 +36,6 @@ class FlowSet:
         return flow_id in self.flows
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"])
-        said = item["msg"].removeprefix("Value error, ")  # pydantic's prefix says nothing
-        parts.append(f"{where}: {said}" if where else said)
-    return "; ".join(parts)
-
-
 def load_flow(path: Path) -> Flow:
     try:
         data, _ = load_with_lines(path.read_text(encoding="utf-8"))
@@ -54,7 +46,7 @@ def load_flow(path: Path) -> Flow:
     try:
         flow = Flow.model_validate(data)
     except ValidationError as exc:
-        raise FlowError(f"{path.name}: {_describe(exc)}") from exc
+        raise FlowError(f"{path.name}: {describe_invalid(exc)}") from exc
     if flow.id != path.stem:
         raise FlowError(f"{path.name}: id {flow.id!r} must match the file name")
     return flow

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from admin.pages import render, templates
 from admin.scope import Scope
+from bot.validation import describe_invalid
 
 Body = TypeVar("Body", bound=BaseModel)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -84,9 +85,7 @@ def parse(model: type[Body], values: dict[str, Any]) -> Body:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        said = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()
-        )
+        said = describe_invalid(exc, whole="form")
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, said) from None
 
 

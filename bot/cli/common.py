@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from bot.settings import Settings, describe_invalid, get_settings
+from bot.settings import Settings, get_settings
+from bot.validation import describe_invalid
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -18,7 +18,8 @@ from bot.doctor.checks import Check, fail
 from bot.doctor.database import DatabaseFindings, database_checks
 from bot.doctor.local import catalog_checks, flow_checks, setting_checks
 from bot.doctor.providers import redis_checks, telegram_checks, twilio_checks
-from bot.settings import Settings, describe_invalid
+from bot.settings import Settings
+from bot.validation import describe_invalid
 
 __all__ = ["Check", "diagnose", "examine", "render"]
 

@@ -112,11 +112,6 @@ class Catalogs:
         count = counted if isinstance(counted, int) and not isinstance(counted, bool) else None
         return self.raw(language, message_id, count).format_map(_values(language, values))
 
-    def plural(self, language: str, message_id: str, count: int, /, **values: Any) -> str:
-        """A plural entry's form for ``count``, with ``{count}`` filled in."""
-        text = self.raw(language, message_id, count)
-        return text.format_map(_values(language, {"count": count, **values}))
-
     def words(self, language: str, message_id: str) -> list[str]:
         """A catalog entry that lists accepted words, comma-separated (keywords, yes/no)."""
         return [w.strip() for w in self.raw(language, message_id).split(",") if w.strip()]

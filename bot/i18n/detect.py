@@ -104,9 +104,12 @@ def default_lexicon() -> Lexicon:
 PROFILES = Path(PROFILES_DIRECTORY)
 
 
+PROFILED = frozenset(path.name for path in PROFILES.iterdir())  # read once, not per message
+
+
 def known_to_langdetect(languages: Iterable[str]) -> list[str]:
     """Those of ``languages`` langdetect has a profile for (not Hausa, not Kurdish)."""
-    return sorted(lang for lang in languages if (PROFILES / lang).is_file())
+    return sorted(lang for lang in languages if lang in PROFILED)
 
 
 # Languages langdetect weighs a message against besides the lexicon's: widely written
@@ -129,6 +132,12 @@ def _factory() -> DetectorFactory:
     return factory
 
 
+def load_profiles() -> None:
+    """Load langdetect's profiles now (some 60 ms), at start, rather than in the first
+    message the lexicon cannot decide."""
+    _factory()
+
+
 def langdetect_probabilities(text: str, languages: Iterable[str]) -> dict[str, float]:
     """Plain langdetect's probabilities for ``languages``, out of all it knows.
 
@@ -137,7 +146,7 @@ def langdetect_probabilities(text: str, languages: Iterable[str]) -> dict[str, f
     with certainty; among all, it says Swahili, and English gets nothing.
     """
     wanted = set(languages)
-    if not wanted & set(known_to_langdetect(wanted)):
+    if not known_to_langdetect(wanted):
         return {}
     detector = _factory().create()
     detector.n_trial = LANGDETECT_TRIALS
@@ -169,7 +178,8 @@ class LanguageDetector:
         self._longest_opener = max((len(o.split()) for o in self._openers), default=0)
         self._latin = [lang for lang in self.languages if lang not in ARABIC_SCRIPT]
         self._arabic = [lang for lang in self.languages if lang in ARABIC_SCRIPT]
-        self._profiled = set(known_to_langdetect(self._latin))
+        # Latin-script languages langdetect has never seen (Hausa): see _known_share.
+        self._unknown = [lang for lang in self._latin if lang not in PROFILED]
 
     def detect(self, text: str) -> Detection:
         letters = [c for c in text if c.isalpha()]
@@ -202,7 +212,7 @@ class LanguageDetector:
         """How likely the text is in a language langdetect knows at all, by the lexicon:
         its probabilities are shares among its own languages, and a Hausa sentence is
         not 90% Swahili because langdetect has never seen Hausa."""
-        unknown = [lang for lang in self._latin if lang not in self._profiled]
+        unknown = self._unknown
         if not unknown:
             return 1.0
         total = sum(scores.values())
