@@ -80,11 +80,12 @@ with contextlib.suppress(ImportError):
 # cannot be decoded, a TWILIO_API_URL that is no address. Retried, and an outage when
 # it lasts.
 UNREACHABLE = (httpx.HTTPError, httpx.InvalidURL)
-# Connections kept open: more than SMS and WhatsApp send at once (the sender's 8 each),
-# and kept a minute (httpx's default is 5 s), so a send after a pause does not open a
-# connection, and a TLS session, between its rate slot and its request.
+# Connections kept open: more than SMS and WhatsApp send at once (the sender's 8 each).
+# An idle one is let go after 4 s, before the server's own idle timeout (5 s for
+# uvicorn, as the fake Twilio runs; longer for most): a request on a connection the
+# server has just closed fails, and its message waits out a retry's backoff.
 CONNECTIONS = 24
-KEEP_ALIVE_SECONDS = 60.0  # more than the sender sends at once: a send never waits for a connection
+KEEP_ALIVE_SECONDS = 4.0  # more than the sender sends at once: a send never waits for a connection
 
 
 class OutsideWindow(Held):
